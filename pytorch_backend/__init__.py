@@ -1,0 +1,1 @@
+"""emotts: the importable library behind the recipe steps."""

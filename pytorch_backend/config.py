@@ -1,0 +1,246 @@
+"""Loading, validating and resolving experiment configs.
+
+An experiment ``<corpus>_<model>`` is ``conf/corpus/<corpus>.yaml`` + ``conf/tts/<model>.yaml``
++ the feats and vocoder confs the corpus names + ``conf/eval.yaml`` + the optional
+``conf/exp/<corpus>_<model>.yaml`` overrides. Every file is checked against the schema below:
+an unknown key is an error naming the file and the key path. Sections marked FREE hold the
+keyword arguments of a registered class (checked by that registry) or corpus-specific
+preparation options (checked by ``local/<corpus>/``).
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import yaml
+
+from pytorch_backend.errors import ConfigError
+
+FREE = object()  # a section whose keys are not fixed by this schema
+
+CORPUS_SCHEMA = {
+    "name": None,  # defaults to the file name
+    "recipe": None,  # recipes/<recipe>.smk + local/<recipe>/ prepare it; defaults to name
+    "language": "en",
+    "root": None,  # where the downloaded (or generated) corpus lives
+    "fs": 22050,  # native sample rate of the corpus audio
+    "emotions": ["neutral"],  # the emotts label set of this corpus
+    "label_map": FREE,  # corpus label -> emotts label
+    "feats": "mel80",  # conf/feats/<feats>.yaml
+    "token_type": "phn",  # char | phn | bpe
+    "bpe_vocab_size": 200,
+    "vocoders": ["griffin_lim"],  # conf/vocoder/<name>.yaml, one synth/eval dir each
+    "allow_pipes": False,  # accept "cmd |" entries in wav.scp
+    "prep": FREE,  # options of local/<recipe>/prepare.py
+}
+
+FEATS_SCHEMA = {
+    "fs": 22050,
+    "n_fft": 1024,
+    "hop_length": 256,
+    "win_length": 1024,
+    "window": "hann",
+    "n_mels": 80,
+    "fmin": 0.0,
+    "fmax": 8000.0,
+    "log_floor": 1e-5,
+    "resample": True,  # resample audio whose rate differs from fs; error when False
+    "trim_silence": True,
+    "trim_top_db": 40.0,
+    "trim_pad_ms": 20.0,
+    "nj": 2,
+}
+
+TTS_SCHEMA = {
+    "model": None,  # registry name in pytorch_backend.tts
+    "model_conf": FREE,  # keyword arguments of the model class
+    "train": {
+        "seed": 1,
+        "max_steps": 2000,
+        "batch_frames": 4000,  # a batch holds at most this many (padded) target frames
+        "max_batch_size": 64,
+        "bucket_shuffle": True,
+        "optimizer": {"name": "adam", "lr": 1.0e-3, "betas": [0.9, 0.999], "eps": 1.0e-6,
+                      "weight_decay": 1.0e-6},
+        "scheduler": {"name": "noam", "warmup_steps": 400, "min_lr": 1.0e-5},
+        "grad_clip": 1.0,
+        "eval_interval": 200,
+        "save_interval": 200,
+        "keep_checkpoints": 3,
+        "log_interval": 20,
+        "ngpu": 1,
+        "amp": True,  # used on CUDA only
+        "num_threads": None,  # torch threads on CPU; default: the job's cores
+        "max_minutes": None,  # optional wall-clock budget; training stops cleanly when reached
+    },
+    "decode": {
+        "split": "eval",
+        "threshold": 0.5,
+        "maxlenratio": 12.0,  # max output frames per input token
+        "minlenratio": 0.0,
+        "style": "emotion_mean",  # emotion_mean | reference
+        "reference_wav": None,
+        "num_attention_plots": 4,
+        "seed": 1,
+    },
+}
+
+VOCODER_SCHEMA = {
+    "name": None,  # registry name in pytorch_backend.vocoders
+    "conf": FREE,  # keyword arguments of the vocoder class
+}
+
+EVAL_SCHEMA = {
+    "split": "eval",
+    "mcd": {"mcep_dim": None, "alpha": None},  # None: chosen by fs (ESPnet protocol)
+    "f0": {"f0_floor": 60.0, "f0_ceil": 700.0, "frame_period": 5.0},
+    "floor": True,  # analysis-synthesis floor: real mels through the same vocoder
+    "ser": {
+        "model_conf": FREE,
+        "train": {
+            "seed": 1,
+            "max_steps": 1500,
+            "batch_size": 32,
+            "lr": 1.0e-3,
+            "weight_decay": 1.0e-4,
+            "eval_interval": 100,
+            "crop_frames": 200,
+        },
+    },
+}
+
+EXP_SCHEMA = {
+    "corpus": CORPUS_SCHEMA,
+    "feats": FEATS_SCHEMA,
+    "tts": TTS_SCHEMA,
+    "vocoders": FREE,
+    "eval": EVAL_SCHEMA,
+}
+
+
+def load_yaml(path) -> dict:
+    """``yaml.safe_load`` a mapping; errors name the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(path, "config file not found")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except yaml.YAMLError as exc:
+        raise ConfigError(path, f"invalid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(path, f"expected a mapping at the top level, got {type(data).__name__}")
+    return data
+
+
+def check_keys(data: dict, schema, path, prefix: str = "") -> None:
+    """Raise ConfigError for any key of ``data`` the schema does not know."""
+    if schema is FREE or not isinstance(schema, dict):
+        return
+    if not isinstance(data, dict):
+        raise ConfigError(path, f"expected a mapping, got {type(data).__name__}", key=prefix or None)
+    for key, value in data.items():
+        where = f"{prefix}.{key}" if prefix else str(key)
+        if key not in schema:
+            known = ", ".join(sorted(schema))
+            raise ConfigError(path, f"unknown key (known keys: {known})", key=where)
+        sub = schema[key]
+        if isinstance(sub, dict) and value is not None:
+            check_keys(value, sub, path, where)
+
+
+def defaults_of(schema) -> dict:
+    out = {}
+    for key, value in schema.items():
+        if value is FREE:
+            out[key] = {}
+        elif isinstance(value, dict):
+            out[key] = defaults_of(value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    """Return ``base`` updated recursively with ``override`` (neither is modified)."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def load_checked(path, schema) -> dict:
+    data = load_yaml(path)
+    check_keys(data, schema, path)
+    return deep_merge(defaults_of(schema), data)
+
+
+def load_corpus_conf(conf_dir, corpus: str) -> dict:
+    path = Path(conf_dir) / "corpus" / f"{corpus}.yaml"
+    conf = load_checked(path, CORPUS_SCHEMA)
+    conf["name"] = conf["name"] or corpus
+    if conf["name"] != corpus:
+        raise ConfigError(path, f"name '{conf['name']}' differs from the file name '{corpus}'", key="name")
+    conf["recipe"] = conf["recipe"] or corpus
+    if conf["token_type"] not in ("char", "phn", "bpe"):
+        raise ConfigError(path, f"token_type must be char, phn or bpe, got '{conf['token_type']}'",
+                          key="token_type")
+    if not conf["emotions"] or len(set(conf["emotions"])) != len(conf["emotions"]):
+        raise ConfigError(path, "emotions must be a non-empty list of distinct labels", key="emotions")
+    return conf
+
+
+def list_confs(conf_dir, kind: str) -> list[str]:
+    return sorted(p.stem for p in (Path(conf_dir) / kind).glob("*.yaml"))
+
+
+def resolve_experiment(conf_dir, corpus: str, model: str) -> dict:
+    """The full config of experiment ``<corpus>_<model>`` (see the module docstring)."""
+    conf_dir = Path(conf_dir)
+    corpus_conf = load_corpus_conf(conf_dir, corpus)
+    tts_path = conf_dir / "tts" / f"{model}.yaml"
+    tts_conf = load_checked(tts_path, TTS_SCHEMA)
+    if not tts_conf["model"]:
+        raise ConfigError(tts_path, "missing the registry name of the model", key="model")
+    feats_conf = load_checked(conf_dir / "feats" / f"{corpus_conf['feats']}.yaml", FEATS_SCHEMA)
+    eval_conf = load_checked(conf_dir / "eval.yaml", EVAL_SCHEMA)
+    resolved = {
+        "exp": f"{corpus}_{model}",
+        "corpus": corpus_conf,
+        "feats": feats_conf,
+        "tts": tts_conf,
+        "vocoders": {},
+        "eval": eval_conf,
+    }
+    exp_path = conf_dir / "exp" / f"{corpus}_{model}.yaml"
+    if exp_path.is_file():
+        override = load_yaml(exp_path)
+        check_keys(override, EXP_SCHEMA, exp_path)
+        resolved = deep_merge(resolved, override)
+    for name in resolved["corpus"]["vocoders"]:
+        if name not in resolved["vocoders"]:
+            voc_path = conf_dir / "vocoder" / f"{name}.yaml"
+            voc = load_checked(voc_path, VOCODER_SCHEMA)
+            voc["name"] = voc["name"] or name
+            resolved["vocoders"][name] = voc
+    resolved["feats_name"] = resolved["corpus"]["feats"]
+    return resolved
+
+
+def resolve_ser(conf_dir, corpus: str) -> dict:
+    """What the corpus's shared emotion classifier depends on."""
+    corpus_conf = load_corpus_conf(conf_dir, corpus)
+    feats_conf = load_checked(Path(conf_dir) / "feats" / f"{corpus_conf['feats']}.yaml", FEATS_SCHEMA)
+    eval_conf = load_checked(Path(conf_dir) / "eval.yaml", EVAL_SCHEMA)
+    return {"emotions": corpus_conf["emotions"], "feats_name": corpus_conf["feats"],
+            "feats": feats_conf, "ser": eval_conf["ser"]}
+
+
+def dump_yaml(data) -> str:
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=None)

@@ -1,0 +1,49 @@
+"""Shared plumbing of the stage scripts: JSON conf argument, logging, clean error exit."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+# Stage scripts run as files (python steps/x.py); make the repository importable.
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--conf", type=json.loads, default={},
+                   help="the config slice of this stage, as JSON (Snakemake passes it)")
+    p.add_argument("--log", default=None, help="also write the log to this file")
+    p.add_argument("--verbose", action="store_true")
+    return p
+
+
+def setup_logging(log_file: str | None = None, verbose: bool = False) -> logging.Logger:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file:
+        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_file, mode="a", encoding="utf-8"))
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        handlers=handlers, force=True)
+    return logging.getLogger("emotts")
+
+
+def run(main) -> None:
+    """Call ``main()``; print an EmottsError as one clear line and exit 1."""
+    from pytorch_backend.errors import EmottsError
+
+    try:
+        main()
+    except EmottsError as exc:
+        logging.getLogger("emotts").error("%s", exc)
+        print(f"ERROR: {exc}", file=sys.stderr)
+        sys.exit(1)
