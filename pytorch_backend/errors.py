@@ -14,12 +14,16 @@ class DataError(EmottsError):
         self.path = str(path)
         self.line = line
         self.utt = utt
+        self.message = message
         where = self.path
         if line is not None:
             where += f":{line}"
         if utt is not None:
             where += f" (utterance {utt})"
         super().__init__(f"{where}: {message}")
+
+    def __reduce__(self):  # picklable, so errors cross process boundaries (worker pools)
+        return (self.__class__, (self.path, self.message, self.line, self.utt))
 
 
 class ConfigError(EmottsError):
@@ -28,7 +32,11 @@ class ConfigError(EmottsError):
     def __init__(self, path, message: str, key: str | None = None):
         self.path = str(path)
         self.key = key
+        self.message = message
         where = self.path
         if key:
             where += f": key '{key}'"
         super().__init__(f"{where}: {message}")
+
+    def __reduce__(self):
+        return (self.__class__, (self.path, self.message, self.key))

@@ -1,0 +1,22 @@
+# Three entry points of a fresh machine (Python 3.11 + pip): setup, demo, test.
+PYTHON ?= python3.11
+CORES ?= 2
+
+.PHONY: setup demo test lint bench clean-exp
+
+setup:
+	$(PYTHON) -m venv .venv
+	.venv/bin/pip install --upgrade pip
+	.venv/bin/pip install -e '.[test]'
+
+demo:
+	. ./path.sh && snakemake --cores $(CORES) exp/espeak_emo_gst/done
+
+test:
+	. ./path.sh && pytest -q
+
+lint:
+	. ./path.sh && snakemake --lint
+
+bench:
+	. ./path.sh && python benchmarks/bench_feats.py && python benchmarks/bench_train.py

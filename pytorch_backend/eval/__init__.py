@@ -1,0 +1,1 @@
+"""Objective evaluation of synthesized speech: MCD, log-F0 RMSE, emotion accuracy, summaries."""

@@ -1,0 +1,183 @@
+"""Evaluate one set of synthesized utterances against the real recordings of a data dir.
+
+Inputs: the synthesized ``wav.scp`` (ids = reference utterance ids), the reference data dir
+(``wav.scp`` + ``utt2emo``: the intended emotion of each synthesized utterance), the
+corpus's emotion classifier (``<ser_dir>/model.pt``) and the train ``stats.npz``.
+Every utterance of the reference ``utt2emo`` is scored:
+MCD and log-F0 RMSE / voicing error (in a process pool, Harvest is slow) and the
+classifier's emotion prediction on the synthesized speech.
+
+Outputs in ``out``: ``per_utt.tsv``, ``confusion.png`` and, last, ``metrics.json``::
+
+    {"num_utts", "mcd": {"mean", "std"}, "log_f0_rmse": {"mean", "std"}, "log_f0_rmse_cents",
+     "vuv_error", "emotion_accuracy", "per_class_recall", "confusion", "labels", "per_utt"}
+
+Means are over utterances (an utterance without any frame voiced in both signals has no
+log-F0 RMSE and is left out of that mean; ``num_f0_utts`` counts the others).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing as mp
+import os
+from pathlib import Path
+
+import numpy as np
+
+from pytorch_backend.data.kaldi_map import read_kv_lines
+from pytorch_backend.errors import ConfigError, DataError
+from pytorch_backend.eval.mcd import mcep_params, mean_std
+from pytorch_backend.eval.utterance import UttJob, init_worker, score_utterance
+from pytorch_backend.utils.fileio import atomic_open
+
+log = logging.getLogger("emotts.eval")
+
+
+def _index_scp(path) -> dict[str, tuple[int, str]]:
+    out: dict[str, tuple[int, str]] = {}
+    for lineno, utt, spec in read_kv_lines(path):
+        if utt in out:
+            raise DataError(path, f"duplicate utterance id (first on line {out[utt][0]})", line=lineno, utt=utt)
+        out[utt] = (lineno, spec)
+    return out
+
+
+def plan_jobs(synth_wav_scp, ref_data_dir, emotions) -> list[UttJob]:
+    """One job per utterance of the reference utt2emo; ids must match the synthesized wav.scp."""
+    from pytorch_backend.ser.data import read_labels
+
+    ref_dir = Path(ref_data_dir)
+    ref_scp, utt2emo = ref_dir / "wav.scp", ref_dir / "utt2emo"
+    labels = read_labels(utt2emo, emotions)
+    refs, syns = _index_scp(ref_scp), _index_scp(synth_wav_scp)
+    wanted = {utt for utt, _ in labels}
+    for utt, (lineno, _) in syns.items():
+        if utt not in wanted:
+            raise DataError(synth_wav_scp, f"synthesized utterance is not in {utt2emo}", line=lineno, utt=utt)
+    jobs = []
+    for utt, target in labels:
+        if utt not in syns:
+            raise DataError(synth_wav_scp, f"no synthesized audio for this utterance of {utt2emo}", utt=utt)
+        if utt not in refs:
+            raise DataError(ref_scp, f"no reference audio for this utterance of {utt2emo}", utt=utt)
+        jobs.append(UttJob(utt, target, refs[utt][1], refs[utt][0], syns[utt][1], syns[utt][0]))
+    if not jobs:
+        raise DataError(utt2emo, "no utterances to evaluate")
+    return jobs
+
+
+def default_nj() -> int:
+    """Snakemake exports OMP_NUM_THREADS={threads}; otherwise use the machine's cores."""
+    try:
+        return max(1, int(os.environ.get("OMP_NUM_THREADS", "")))
+    except ValueError:
+        return max(1, os.cpu_count() or 1)
+
+
+def score_all(jobs: list[UttJob], feats_conf: dict, eval_conf: dict, allow_pipes: bool, ref_scp,
+              syn_scp, nj: int, progress: bool = True) -> list[dict]:
+    """Score every job, in ``nj`` worker processes (in this process when nj == 1)."""
+    from tqdm import tqdm
+
+    initargs = (feats_conf, eval_conf, allow_pipes, str(ref_scp), str(syn_scp))
+    nj = max(1, min(int(nj), len(jobs)))
+    bar = tqdm(total=len(jobs), desc="evaluate", unit="utt", disable=not progress)
+    results = []
+    try:
+        if nj == 1:
+            init_worker(*initargs)
+            for job in jobs:
+                results.append(score_utterance(job))
+                bar.update()
+        else:
+            # forkserver: workers start from a clean process (no torch/OpenMP state inherited
+            # from this one) that has imported the scoring code once.
+            ctx = mp.get_context("forkserver")
+            ctx.set_forkserver_preload(["pytorch_backend.eval.utterance"])
+            with ctx.Pool(nj, initializer=init_worker, initargs=initargs) as pool:
+                for res in pool.imap(score_utterance, jobs, chunksize=1):
+                    results.append(res)
+                    bar.update()
+    finally:
+        bar.close()
+    return results
+
+
+def evaluate_dir(conf: dict, synth_wav_scp, ref_data_dir, ser_dir, dump, out, nj: int | None = None,
+                 conf_source="conf/eval.yaml", progress: bool = True) -> dict:
+    """Score ``synth_wav_scp`` against ``ref_data_dir``; write ``out`` files; return metrics."""
+    from pytorch_backend.feats.stats import load_stats
+    from pytorch_backend.plots.confusion import plot_confusion
+    from pytorch_backend.ser.data import normalize
+    from pytorch_backend.ser.infer import EmotionPredictor
+    from pytorch_backend.ser.metrics import classification_report
+
+    eval_conf, feats_conf = conf.get("eval") or {}, conf["feats"]
+    emotions = list(conf["emotions"])
+    fs = int(feats_conf["fs"])
+    mc = eval_conf.get("mcd") or {}
+    try:
+        mcep_params(fs, mc.get("mcep_dim"), mc.get("alpha"))
+    except ValueError as exc:
+        raise ConfigError(conf_source, str(exc), key="mcd.mcep_dim") from None
+
+    out = Path(out)
+    ser_model = Path(ser_dir) / "model.pt"
+    predictor = EmotionPredictor.load(ser_model)
+    if predictor.emotions != emotions:
+        raise DataError(ser_model, f"classifier labels {predictor.emotions} differ from the corpus emotions "
+                        f"{emotions}; retrain it with steps/train_ser.py")
+    mean, std = load_stats(Path(dump) / "stats.npz")
+    if mean.shape[-1] != predictor.n_mels:
+        raise DataError(Path(dump) / "stats.npz", f"{mean.shape[-1]} bins, the classifier expects {predictor.n_mels}")
+
+    jobs = plan_jobs(synth_wav_scp, ref_data_dir, emotions)
+    nj = default_nj() if nj is None else nj
+    log.info("evaluating %d utterances of %s with %d jobs", len(jobs), synth_wav_scp, nj)
+    results = score_all(jobs, feats_conf, eval_conf, bool(conf.get("allow_pipes", False)),
+                        Path(ref_data_dir) / "wav.scp", synth_wav_scp, nj, progress)
+
+    preds = predictor.predict([normalize(r["feats"], mean, std) for r in results])
+    targets = np.asarray([r["target"] for r in results], dtype=np.int64)
+    report = classification_report(targets, preds, emotions)
+    per_utt = {}
+    for r, p in zip(results, preds):
+        per_utt[r["utt"]] = {"mcd": r["mcd"], "log_f0_rmse": r["log_f0_rmse"], "vuv_error": r["vuv_error"],
+                             "pred": emotions[int(p)], "target": emotions[r["target"]],
+                             "syn_seconds": round(r["syn_seconds"], 4), "ref_seconds": round(r["ref_seconds"], 4)}
+    f0_values = [r["log_f0_rmse"] for r in results if r["log_f0_rmse"] is not None]
+    metrics = {
+        "num_utts": len(results),
+        "mcd": mean_std(r["mcd"] for r in results),
+        "log_f0_rmse": mean_std(f0_values),
+        "log_f0_rmse_cents": mean_std(r["log_f0_rmse_cents"] for r in results
+                                      if r["log_f0_rmse_cents"] is not None),
+        "num_f0_utts": len(f0_values),
+        "vuv_error": mean_std(r["vuv_error"] for r in results)["mean"],
+        "emotion_accuracy": report["accuracy"],
+        "per_class_recall": report["per_class_recall"],
+        "confusion": report["confusion"],
+        "labels": emotions,
+        "synth_wav_scp": str(synth_wav_scp),
+        "ref_data_dir": str(ref_data_dir),
+        "per_utt": per_utt,
+    }
+
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_open(out / "per_utt.tsv") as fh:
+        fh.write("utt\ttarget\tpred\tmcd\tlog_f0_rmse\tvuv_error\n")
+        for utt, row in per_utt.items():
+            f0 = "nan" if row["log_f0_rmse"] is None else f"{row['log_f0_rmse']:.4f}"
+            fh.write(f"{utt}\t{row['target']}\t{row['pred']}\t{row['mcd']:.4f}\t{f0}\t{row['vuv_error']:.4f}\n")
+    plot_confusion(report["confusion"], emotions, out / "confusion.png",
+                   title=f"SER on {out.name} (accuracy {report['accuracy']:.3f})")
+    with atomic_open(out / "metrics.json") as fh:
+        json.dump(metrics, fh, indent=2)
+        fh.write("\n")
+    log.info("MCD %.3f ± %.3f dB, log-F0 RMSE %s, emotion accuracy %.3f (%d utterances)",
+             metrics["mcd"]["mean"], metrics["mcd"]["std"],
+             "n/a" if metrics["log_f0_rmse"]["mean"] is None else f"{metrics['log_f0_rmse']['mean']:.4f}",
+             report["accuracy"], len(results))
+    return metrics

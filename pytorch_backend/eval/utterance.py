@@ -1,0 +1,77 @@
+"""Scoring one synthesized utterance against its reference (runs in worker processes).
+
+Both waveforms are loaded at the feats sample rate and trimmed with the feature
+extractor's silence trim before MCD and F0 are computed: synthesized and recorded audio
+differ most in how much leading/trailing silence they carry, and those frames would
+otherwise dominate the DTW path and the scores without saying anything about the speech.
+The emotion classifier gets exactly what it was trained on: ``LogMelExtractor(feats)``
+of the untrimmed synthesized waveform (the extractor trims itself when its conf says so).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pytorch_backend.errors import DataError, EmottsError
+from pytorch_backend.eval.f0 import f0_metrics
+from pytorch_backend.eval.mcd import mcd
+
+_STATE: dict = {}
+
+
+@dataclass
+class UttJob:
+    utt: str
+    target: int  # intended emotion id
+    ref_spec: str
+    ref_line: int
+    syn_spec: str
+    syn_line: int
+
+
+def init_worker(feats_conf: dict, eval_conf: dict, allow_pipes: bool, ref_scp: str, syn_scp: str) -> None:
+    """Per-process set-up: one extractor, the eval conf, single-threaded torch."""
+    import torch
+
+    from pytorch_backend.feats.logmel import LogMelExtractor
+
+    torch.set_num_threads(1)
+    _STATE.update(extractor=LogMelExtractor.from_conf(feats_conf), feats_conf=feats_conf,
+                  eval_conf=eval_conf, allow_pipes=allow_pipes, ref_scp=ref_scp, syn_scp=syn_scp)
+
+
+def score_pair(ref_wav: np.ndarray, syn_wav: np.ndarray, fs: int, eval_conf: dict) -> dict:
+    """MCD and F0 metrics of two (already trimmed) float waveforms."""
+    mc = eval_conf.get("mcd") or {}
+    f0c = eval_conf.get("f0") or {}
+    out = {"mcd": mcd(ref_wav, syn_wav, fs, mcep_dim=mc.get("mcep_dim"), alpha=mc.get("alpha"))}
+    out.update(f0_metrics(ref_wav, syn_wav, fs, f0_floor=f0c.get("f0_floor", 60.0),
+                          f0_ceil=f0c.get("f0_ceil", 700.0), frame_period=f0c.get("frame_period", 5.0),
+                          mcep_dim=mc.get("mcep_dim"), alpha=mc.get("alpha")))
+    return out
+
+
+def score_utterance(job: UttJob) -> dict:
+    """Load, trim and score one utterance; return its metrics and the synth log-mel."""
+    from pytorch_backend.feats.audio import load_audio
+
+    ext = _STATE["extractor"]
+    fconf = _STATE["feats_conf"]
+    fs, resample, pipes = int(fconf["fs"]), bool(fconf.get("resample", True)), _STATE["allow_pipes"]
+    syn = load_audio(job.syn_spec, fs, resample=resample, allow_pipes=pipes, source=_STATE["syn_scp"],
+                     line=job.syn_line, utt=job.utt)
+    ref = load_audio(job.ref_spec, fs, resample=resample, allow_pipes=pipes, source=_STATE["ref_scp"],
+                     line=job.ref_line, utt=job.utt)
+    try:
+        scores = score_pair(ext.trim(ref), ext.trim(syn), fs, _STATE["eval_conf"])
+        feats = ext(syn)
+    except EmottsError:
+        raise
+    except Exception as exc:  # a library failure on this audio: say which utterance
+        raise DataError(_STATE["syn_scp"], f"evaluation failed: {type(exc).__name__}: {exc}",
+                        line=job.syn_line, utt=job.utt) from None
+    scores.update(utt=job.utt, target=job.target, syn_seconds=len(syn) / fs, ref_seconds=len(ref) / fs,
+                  feats=feats)
+    return scores

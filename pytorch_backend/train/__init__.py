@@ -1,0 +1,1 @@
+"""Training loop, checkpoints, optimizers/schedules and device/seed utilities."""

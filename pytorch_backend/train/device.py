@@ -1,0 +1,61 @@
+"""Device choice, thread count, seeds, and RNG states that survive ``weights_only`` loading."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+
+import numpy as np
+import torch
+
+log = logging.getLogger("emotts.train")
+
+
+def choose_device(gpus: int = 0) -> torch.device:
+    """CUDA when it is available and at least one GPU was granted, else CPU."""
+    if gpus >= 1 and torch.cuda.is_available():
+        if gpus > 1:
+            log.warning("%d GPUs granted; this trainer uses one (cuda:0)", gpus)
+        return torch.device("cuda", 0)
+    if gpus >= 1:
+        log.warning("--gpus %d but CUDA is not available: training on CPU", gpus)
+    return torch.device("cpu")
+
+
+def set_threads(threads: int | None = None) -> int:
+    """``torch.set_num_threads`` from the argument, else ``OMP_NUM_THREADS``, else all cores."""
+    n = threads or int(os.environ.get("OMP_NUM_THREADS", "0") or 0) or os.cpu_count() or 1
+    torch.set_num_threads(int(n))
+    return int(n)
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def get_rng_state() -> dict:
+    """Python, numpy, torch (and CUDA) generator states as tensors and plain values."""
+    py = random.getstate()
+    np_state = np.random.get_state()
+    state = {
+        "python": {"version": py[0], "state": torch.tensor(py[1], dtype=torch.int64), "gauss": py[2]},
+        "numpy": {"keys": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),
+                  "has_gauss": int(np_state[3]), "cached_gaussian": float(np_state[4])},
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    py = state["python"]
+    random.setstate((py["version"], tuple(int(x) for x in py["state"].tolist()), py["gauss"]))
+    npy = state["numpy"]
+    np.random.set_state(("MT19937", npy["keys"].numpy().astype(np.uint32), npy["pos"],
+                         npy["has_gauss"], npy["cached_gaussian"]))
+    torch.set_rng_state(state["torch"])
+    if state.get("cuda") and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])

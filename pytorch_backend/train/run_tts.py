@@ -1,0 +1,65 @@
+"""What ``steps/train_tts.py`` does, importable: read the data, build the model, train.
+
+``conf`` is the stage's JSON slice: ``{"tts": {model, model_conf, train, decode}, "emotions":
+[...], "feats": {...}, "token_type": ...}``; missing ``tts`` keys take the schema defaults.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from pytorch_backend.config import TTS_SCHEMA, deep_merge, defaults_of
+from pytorch_backend.data.tts_dataset import TTSDataset, read_speakers, read_token_list
+from pytorch_backend.errors import ConfigError
+from pytorch_backend.train.device import choose_device, set_seed, set_threads
+from pytorch_backend.train.trainer import Trainer
+from pytorch_backend.tts import build_model
+from pytorch_backend.utils.fileio import write_text_atomic
+
+log = logging.getLogger("emotts.train")
+
+
+def tts_conf_of(conf: dict, source="<conf>") -> dict:
+    """The full TTS conf (schema defaults + the given slice); checks the model name is set."""
+    tts = deep_merge(defaults_of(TTS_SCHEMA), conf.get("tts") or {})
+    if not tts.get("model"):
+        raise ConfigError(source, "missing the registry name of the model", key="model")
+    return tts
+
+
+def load_split(data_root, tokens_dir, dump_dir, split: str, tokens: list[str], speakers: list[str],
+               emotions: list[str], with_feats: bool = True, n_mels: int | None = None) -> TTSDataset:
+    data_root, tokens_dir, dump_dir = Path(data_root), Path(tokens_dir), Path(dump_dir)
+    return TTSDataset(data_root / split, tokens_dir / split / "text_tokens", tokens, speakers, emotions,
+                      feats_scp=dump_dir / split / "feats.scp" if with_feats else None,
+                      stats=dump_dir / "stats.npz" if with_feats else None, n_mels=n_mels)
+
+
+def train_tts(conf: dict, data_root, tokens_dir, dump_dir, out_dir, gpus: int = 0, threads: int | None = None,
+              source="<conf>", stop_after: int | None = None) -> dict:
+    """Train the model of ``conf`` into ``out_dir``; returns the train.json summary."""
+    out = Path(out_dir)
+    tts = tts_conf_of(conf, source)
+    train_conf = tts["train"]
+    emotions = list(conf.get("emotions") or ["neutral"])
+    n_mels = int((conf.get("feats") or {}).get("n_mels", 80))
+    nthreads = set_threads(threads or train_conf.get("num_threads"))
+    device = choose_device(gpus)
+    tokens = read_token_list(Path(tokens_dir) / "token_list")
+    speakers = read_speakers(Path(data_root) / "train" / "utt2spk")
+    write_text_atomic(out / "speakers.txt", "".join(f"{s}\n" for s in speakers))
+    train_set = load_split(data_root, tokens_dir, dump_dir, "train", tokens, speakers, emotions, n_mels=n_mels)
+    dev_set = load_split(data_root, tokens_dir, dump_dir, "dev", tokens, speakers, emotions, n_mels=n_mels)
+    log.info("train %d utts (%d frames), dev %d utts; %d tokens, %d speakers, %d emotions; %d threads",
+             len(train_set), sum(train_set.lengths), len(dev_set), len(tokens), len(speakers),
+             len(emotions), nthreads)
+    set_seed(int(train_conf["seed"]))
+    model = build_model(tts["model"], tts["model_conf"], len(tokens), len(speakers), len(emotions), n_mels,
+                        source)
+    meta = {"model": tts["model"], "model_conf": tts["model_conf"], "num_tokens": len(tokens),
+            "num_speakers": len(speakers), "num_emotions": len(emotions), "n_mels": n_mels,
+            "speakers": speakers, "emotions": emotions, "tokens": tokens,
+            "token_type": conf.get("token_type")}
+    trainer = Trainer(model, train_set, dev_set, train_conf, out, device, meta, source)
+    return trainer.train(stop_after=stop_after)

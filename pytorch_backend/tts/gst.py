@@ -1,0 +1,116 @@
+"""Global Style Tokens (Wang et al. 2018) on top of Tacotron 2.
+
+A reference encoder (2-D conv stack with batch norm -> GRU, last state) summarizes a mel
+spectrogram; a style token layer attends from that summary over N learnable tokens
+(multi-head, keys/values = tanh(tokens)); the weighted sum is the style embedding, combined
+with every encoder state. During training the reference is the target mel itself, so the
+style must carry whatever text and speaker do not explain: here, the emotion.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from pytorch_backend.tts.layers.masks import length_mask
+from pytorch_backend.tts.tacotron2 import Tacotron2
+
+
+class ReferenceEncoder(nn.Module):
+    """(B, T, n_mels) mel -> (B, gru_dim) summary. Each conv halves time and frequency;
+    padded frames are zeroed after every layer and the GRU runs on packed sequences, so the
+    summary of a padded item equals that of the item alone (in eval mode)."""
+
+    def __init__(self, n_mels: int, channels=(32, 32, 64, 64, 128, 128), kernel: int = 3,
+                 gru_dim: int = 128):
+        super().__init__()
+        chans = [1] + list(channels)
+        self.convs = nn.ModuleList(nn.Conv2d(chans[i], chans[i + 1], kernel, stride=2,
+                                             padding=kernel // 2, bias=False)
+                                   for i in range(len(channels)))
+        self.norms = nn.ModuleList(nn.BatchNorm2d(c) for c in channels)
+        freq = n_mels
+        for _ in channels:
+            freq = (freq - 1) // 2 + 1
+        self.gru = nn.GRU(chans[-1] * freq, gru_dim, batch_first=True)
+        self.out_dim = gru_dim
+
+    def forward(self, mels: torch.Tensor, lens: torch.Tensor) -> torch.Tensor:
+        x = mels.unsqueeze(1)  # (B, 1, T, F)
+        lens = lens.clone()
+        x = x * length_mask(lens, x.size(2)).view(x.size(0), 1, -1, 1).to(x.dtype)
+        for conv, norm in zip(self.convs, self.norms):
+            x = F.relu(norm(conv(x)))
+            lens = (lens - 1) // 2 + 1
+            x = x * length_mask(lens, x.size(2)).view(x.size(0), 1, -1, 1).to(x.dtype)
+        b, c, t, f = x.shape
+        x = x.permute(0, 2, 1, 3).reshape(b, t, c * f)
+        packed = pack_padded_sequence(x, lens.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False)
+        _, h = self.gru(packed)
+        return h[-1]
+
+
+class StyleTokenLayer(nn.Module):
+    """Multi-head attention from a query vector over ``num_tokens`` learnable style tokens."""
+
+    def __init__(self, query_dim: int, num_tokens: int = 10, style_dim: int = 256, heads: int = 4):
+        super().__init__()
+        if style_dim % heads:
+            raise ValueError(f"gst style_dim {style_dim} is not divisible by gst_heads {heads}")
+        self.heads = heads
+        self.tokens = nn.Parameter(torch.randn(num_tokens, style_dim // heads) * 0.5)
+        self.q = nn.Linear(query_dim, style_dim, bias=False)
+        self.k = nn.Linear(style_dim // heads, style_dim, bias=False)
+        self.v = nn.Linear(style_dim // heads, style_dim, bias=False)
+        self.out_dim = style_dim
+
+    def attention_weights(self, query: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, Q) -> weights (B, heads, num_tokens) and values (heads, num_tokens, d)."""
+        b = query.size(0)
+        keys = torch.tanh(self.tokens)
+        d = self.q.out_features // self.heads
+        q = self.q(query).view(b, self.heads, 1, d)
+        k = self.k(keys).view(-1, self.heads, d).transpose(0, 1)  # (H, N, d)
+        v = self.v(keys).view(-1, self.heads, d).transpose(0, 1)
+        weights = torch.softmax((q @ k.transpose(1, 2).unsqueeze(0)) / d ** 0.5, dim=-1)  # (B,H,1,N)
+        return weights.squeeze(2), v
+
+    def forward(self, query: torch.Tensor) -> torch.Tensor:
+        weights, v = self.attention_weights(query)
+        style = torch.einsum("bhn,hnd->bhd", weights, v)
+        return style.reshape(query.size(0), -1)
+
+
+class GSTTacotron2(Tacotron2):
+    """Tacotron 2 + GST. No emotion label by default: emotion comes through the style."""
+
+    def __init__(self, num_tokens: int, num_speakers: int = 1, num_emotions: int = 1, n_mels: int = 80,
+                 *, gst_tokens: int = 10, gst_heads: int = 4, style_dim: int = 128,
+                 ref_channels=(32, 32, 64, 64), ref_kernel: int = 3, ref_gru_dim: int = 128,
+                 style_combine: str = "concat", use_emotion: bool = False, **kwargs):
+        self._gst_args = dict(n_mels=n_mels, gst_tokens=gst_tokens, gst_heads=gst_heads,
+                              style_dim=style_dim, ref_channels=tuple(ref_channels),
+                              ref_kernel=ref_kernel, ref_gru_dim=ref_gru_dim,
+                              style_combine=style_combine)
+        super().__init__(num_tokens, num_speakers, num_emotions, n_mels, use_emotion=use_emotion, **kwargs)
+
+    def _add_extra_conditions(self) -> None:
+        a = self._gst_args
+        self.ref_encoder = ReferenceEncoder(a["n_mels"], a["ref_channels"], a["ref_kernel"], a["ref_gru_dim"])
+        self.style_tokens = StyleTokenLayer(self.ref_encoder.out_dim, a["gst_tokens"], a["style_dim"],
+                                            a["gst_heads"])
+        self.style_dim = a["style_dim"]
+        self.conditioner.add_input("style", a["style_dim"], a["style_combine"])
+
+    def style_embedding(self, mels: torch.Tensor, mel_lens: torch.Tensor) -> torch.Tensor:
+        """Style embeddings (B, style_dim) of normalized reference mels (B, T, n_mels)."""
+        return self.style_tokens(self.ref_encoder(mels, mel_lens))
+
+    def _extra_vectors(self, mels, mel_lens, style) -> dict:
+        if style is None:
+            if mels is None:
+                raise ValueError("a GST model needs a style embedding or a reference mel")
+            style = self.style_embedding(mels, mel_lens)
+        return {"style": style}

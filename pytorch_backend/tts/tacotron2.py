@@ -1,0 +1,178 @@
+"""Tacotron 2 (Shen et al. 2018) with optional speaker and emotion-label embeddings.
+
+tokens -> Encoder -> (+ speaker / emotion [/ style] conditioning) -> memory
+memory -> location-sensitive attention decoder (r frames per step) -> mel + stop
+mel -> residual Postnet -> refined mel
+
+Conditioning vectors are combined with every encoder state, by concatenation
+(``combine: concat``) or by adding a linear projection (``combine: add``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from pytorch_backend.tts.decoder import Decoder
+from pytorch_backend.tts.layers.encoder import Encoder
+from pytorch_backend.tts.layers.masks import length_mask
+from pytorch_backend.tts.layers.prenet import Postnet
+from pytorch_backend.tts.losses import (guided_attention_loss, masked_mel_loss, stop_loss,
+                                        stop_targets)
+
+COMBINE_MODES = ("concat", "add")
+
+
+class Conditioner(nn.Module):
+    """Combines per-utterance vectors (speaker, emotion, style...) with the encoder states,
+    each by its own mode: ``concat`` appends it to every state, ``add`` adds a projection."""
+
+    def __init__(self, enc_dim: int):
+        super().__init__()
+        self.enc_dim = enc_dim
+        self.out_dim = enc_dim
+        self.modes: dict[str, str] = {}
+        self.projections = nn.ModuleDict()
+
+    def add_input(self, name: str, dim: int, mode: str) -> None:
+        if mode not in COMBINE_MODES:
+            raise ValueError(f"combine mode of {name} must be one of {COMBINE_MODES}, got '{mode}'")
+        self.modes[name] = mode
+        if mode == "add":
+            self.projections[name] = nn.Linear(dim, self.enc_dim)
+        else:
+            self.out_dim += dim
+
+    def forward(self, enc: torch.Tensor, vectors: dict) -> torch.Tensor:
+        concat = []
+        for name, vec in vectors.items():
+            if self.modes[name] == "add":
+                enc = enc + self.projections[name](vec).unsqueeze(1)
+            else:
+                concat.append(vec.unsqueeze(1).expand(-1, enc.size(1), -1))
+        return torch.cat([enc] + concat, dim=-1) if concat else enc
+
+
+class Tacotron2(nn.Module):
+    """Tacotron 2. ``num_*`` and ``n_mels`` come from the data; the rest from ``model_conf``."""
+
+    def __init__(self, num_tokens: int, num_speakers: int = 1, num_emotions: int = 1, n_mels: int = 80,
+                 *, embed_dim: int = 256, enc_conv_layers: int = 3, enc_conv_channels: int = 256,
+                 enc_conv_kernel: int = 5, enc_lstm_dim: int = 256, enc_dropout: float = 0.5,
+                 use_speaker: bool = True, speaker_dim: int = 64, use_emotion: bool = True,
+                 emotion_dim: int = 64, combine: str = "concat", reduction_factor: int = 3,
+                 prenet_dims=(256, 256), prenet_dropout: float = 0.5, attn_rnn_dim: int = 512,
+                 decoder_rnn_dim: int = 512, attn_dim: int = 128, loc_channels: int = 32,
+                 loc_kernel: int = 31, rnn_dropout: float = 0.1, postnet_layers: int = 5,
+                 postnet_channels: int = 256, postnet_kernel: int = 5, postnet_dropout: float = 0.5,
+                 mel_loss: str = "l1+l2", stop_pos_weight: float = 5.0,
+                 guided_attn_weight: float = 1.0, guided_attn_sigma: float = 0.2,
+                 guided_attn_halflife: float | None = None):
+        super().__init__()
+        if reduction_factor < 1:
+            raise ValueError(f"reduction_factor must be >= 1, got {reduction_factor}")
+        if mel_loss not in ("l1", "l1+l2"):
+            raise ValueError(f"mel_loss must be l1 or l1+l2, got '{mel_loss}'")
+        self.n_mels = n_mels
+        self.r = reduction_factor
+        self.mel_loss_kind = mel_loss
+        self.stop_pos_weight = stop_pos_weight
+        self.guided_attn_weight = guided_attn_weight
+        self.guided_attn_sigma = guided_attn_sigma
+        self.guided_attn_halflife = guided_attn_halflife
+        self.encoder = Encoder(num_tokens, embed_dim, enc_conv_layers, enc_conv_channels,
+                               enc_conv_kernel, enc_lstm_dim, enc_dropout)
+        self.conditioner = Conditioner(self.encoder.out_dim)
+        self.speaker_embed = None
+        self.emotion_embed = None
+        if use_speaker:
+            self.speaker_embed = nn.Embedding(num_speakers, speaker_dim)
+            self.conditioner.add_input("speaker", speaker_dim, combine)
+        if use_emotion:
+            self.emotion_embed = nn.Embedding(num_emotions, emotion_dim)
+            self.conditioner.add_input("emotion", emotion_dim, combine)
+        self._add_extra_conditions()
+        self.decoder = Decoder(n_mels, self.conditioner.out_dim, reduction_factor, prenet_dims,
+                               prenet_dropout, attn_rnn_dim, decoder_rnn_dim, attn_dim,
+                               loc_channels, loc_kernel, rnn_dropout)
+        self.postnet = Postnet(n_mels, postnet_layers, postnet_channels, postnet_kernel, postnet_dropout)
+
+    # -- hooks for subclasses (GST) ------------------------------------------------------
+    def _add_extra_conditions(self) -> None:
+        """Register further conditioning inputs with ``self.conditioner``."""
+
+    def _extra_vectors(self, mels, mel_lens, style) -> dict:
+        """Conditioning vectors beyond speaker/emotion for a batch."""
+        return {}
+
+    # -- shared pieces -------------------------------------------------------------------
+    def _vectors(self, batch_size, device, speakers, emotions) -> dict:
+        vecs = {}
+        if self.speaker_embed is not None:
+            if speakers is None:
+                raise ValueError("this model uses a speaker embedding: pass speaker ids")
+            vecs["speaker"] = self.speaker_embed(speakers.to(device).view(batch_size))
+        if self.emotion_embed is not None:
+            if emotions is None:
+                raise ValueError("this model uses an emotion embedding: pass emotion ids")
+            vecs["emotion"] = self.emotion_embed(emotions.to(device).view(batch_size))
+        return vecs
+
+    def encode(self, tokens, token_lens, speakers=None, emotions=None, mels=None, mel_lens=None,
+               style=None) -> torch.Tensor:
+        """Encoder states combined with all conditioning vectors: the decoder's memory."""
+        enc = self.encoder(tokens, token_lens)
+        vecs = self._vectors(tokens.size(0), tokens.device, speakers, emotions)
+        vecs.update(self._extra_vectors(mels, mel_lens, style))
+        return self.conditioner(enc, vecs)
+
+    def forward(self, tokens, token_lens, mels, mel_lens, speakers=None, emotions=None) -> dict:
+        """Teacher-forced pass on a padded batch (mels (B, T, n_mels), T a multiple of r)."""
+        memory = self.encode(tokens, token_lens, speakers, emotions, mels, mel_lens)
+        mask = length_mask(token_lens, tokens.size(1))
+        mel_before, stop_logits, align = self.decoder(memory, mask, mels)
+        out_mask = length_mask(mel_lens, mels.size(1))
+        mel_after = mel_before + self.postnet(mel_before, out_mask)
+        return {"mel_before": mel_before, "mel_after": mel_after, "stop_logits": stop_logits,
+                "alignments": align}
+
+    def guided_attn_scale(self, step: int) -> float:
+        if not self.guided_attn_halflife:
+            return self.guided_attn_weight
+        return self.guided_attn_weight * 0.5 ** (step / self.guided_attn_halflife)
+
+    def compute_loss(self, out: dict, batch: dict, step: int = 0) -> dict:
+        """Loss terms and their weighted sum ``loss`` for a teacher-forced output."""
+        mels, mel_lens = batch["mels"], batch["mel_lens"]
+        mel = (masked_mel_loss(out["mel_before"].float(), mels, mel_lens, self.mel_loss_kind)
+               + masked_mel_loss(out["mel_after"].float(), mels, mel_lens, self.mel_loss_kind))
+        target, mask = stop_targets(mel_lens, out["stop_logits"].size(1), self.r)
+        stop = stop_loss(out["stop_logits"].float(), target, mask, self.stop_pos_weight)
+        groups = (mel_lens + self.r - 1) // self.r
+        attn = guided_attention_loss(out["alignments"], groups, batch["token_lens"], self.guided_attn_sigma)
+        total = mel + stop + self.guided_attn_scale(step) * attn
+        return {"loss": total, "mel": mel, "stop": stop, "attn": attn}
+
+    @torch.no_grad()
+    def inference(self, tokens, speaker=None, emotion=None, style=None, threshold: float = 0.5,
+                  maxlenratio: float = 12.0, minlenratio: float = 0.0) -> dict:
+        """Synthesize one utterance from a 1-D token id tensor.
+
+        Returns ``mel`` (T, n_mels) normalized, ``stop_probs`` (T/r,), ``alignment`` (T/r, N).
+        """
+        tokens = torch.as_tensor(tokens).view(1, -1)
+        device = next(self.parameters()).device
+        tokens = tokens.to(device)
+        lens = torch.tensor([tokens.size(1)], device=device)
+        spk = None if speaker is None else torch.as_tensor(speaker).view(1)
+        emo = None if emotion is None else torch.as_tensor(emotion).view(1)
+        if style is not None:
+            style = torch.as_tensor(style, dtype=torch.float32, device=device).view(1, -1)
+        memory = self.encode(tokens, lens, spk, emo, style=style)
+        max_steps = max(1, math.ceil(maxlenratio * tokens.size(1) / self.r))
+        min_steps = int(minlenratio * tokens.size(1) / self.r)
+        mel, probs, align = self.decoder.inference(memory, threshold, max_steps, min_steps)
+        mel = mel + self.postnet(mel.unsqueeze(0)).squeeze(0)
+        return {"mel": mel, "stop_probs": probs, "alignment": align}

@@ -1,0 +1,83 @@
+"""Running the Snakemake DAG on a tiny slice of the embedded corpus, in a scratch directory."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from pytorch_backend.config import deep_merge
+
+REPO = Path(__file__).resolve().parent.parent
+
+# A few utterances and a few steps: enough for every stage to run for real.
+TINY = {
+    "corpus/espeak_emo.yaml": {"prep": {"num_sentences": 8, "dev_sentences": 2, "eval_sentences": 2,
+                                        "emotions_per_sentence": 5}},
+    "tts/gst.yaml": {"train": {"max_steps": 6, "eval_interval": 3, "save_interval": 3,
+                               "log_interval": 1, "batch_frames": 2000}},
+    "tts/tacotron2.yaml": {"train": {"max_steps": 6, "eval_interval": 3, "save_interval": 3,
+                                     "log_interval": 1, "batch_frames": 2000}},
+    "eval.yaml": {"ser": {"train": {"max_steps": 10, "eval_interval": 5}}},
+    "vocoder/griffin_lim.yaml": {"conf": {"n_iter": 4}},
+}
+
+
+def edit_conf(conf_dir: Path, rel: str, update: dict) -> None:
+    path = conf_dir / rel
+    data = yaml.safe_load(path.read_text()) if path.exists() else {}
+    path.write_text(yaml.safe_dump(deep_merge(data or {}, update), sort_keys=False))
+
+
+def make_workdir(root: Path) -> Path:
+    """A scratch working directory with a copy of conf/ shrunk to the tiny slice."""
+    workdir = root / "work"
+    shutil.copytree(REPO / "conf", workdir / "conf")
+    for rel, update in TINY.items():
+        edit_conf(workdir / "conf", rel, update)
+    return workdir
+
+
+def snakemake_cmd(workdir: Path, *targets: str, extra=()) -> list[str]:
+    exe = Path(sys.executable).with_name("snakemake")
+    return [str(exe), "-s", str(REPO / "Snakefile"), "--directory", str(workdir), "--cores", "2",
+            "--config", f"conf_dir={workdir / 'conf'}", *extra, *targets]
+
+
+def env() -> dict:
+    out = dict(os.environ)
+    out["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{out.get('PATH', '')}"
+    out["OMP_NUM_THREADS"] = "1"
+    return out
+
+
+def snakemake(workdir: Path, *targets: str, extra=(), check=True, timeout=900):
+    proc = subprocess.run(snakemake_cmd(workdir, *targets, extra=extra), capture_output=True,
+                          text=True, env=env(), timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n"
+                             f"{proc.stderr[-8000:]}")
+    return proc
+
+
+def planned_rules(workdir: Path, *targets: str) -> set[str]:
+    """The rules a dry run would execute (empty when nothing is to be done)."""
+    proc = snakemake(workdir, *targets, extra=("-n", "--quiet", "rules"))
+    rules = set()
+    in_table = False
+    for line in (proc.stdout + proc.stderr).splitlines():
+        parts = line.split()
+        if parts[:2] == ["job", "count"]:
+            in_table = True
+            continue
+        if in_table:
+            if not parts or parts[0].startswith("-"):
+                continue
+            if parts[0] == "total":
+                break
+            rules.add(parts[0])
+    return rules

@@ -1,0 +1,91 @@
+"""Config loading: schema checks name the file and key; experiments resolve with overrides."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pytorch_backend import config as cfg
+from pytorch_backend.errors import ConfigError
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def conf_dir(tmp_path):
+    dst = tmp_path / "conf"
+    shutil.copytree(REPO / "conf", dst)
+    return dst
+
+
+def edit_yaml(path, update):
+    data = yaml.safe_load(path.read_text()) or {}
+    data = cfg.deep_merge(data, update)
+    path.write_text(yaml.safe_dump(data))
+
+
+def test_demo_experiment_resolves(conf_dir):
+    exp = cfg.resolve_experiment(conf_dir, "espeak_emo", "gst")
+    assert exp["exp"] == "espeak_emo_gst"
+    assert exp["corpus"]["emotions"] == ["neutral", "happy", "sad", "angry", "surprise"]
+    assert exp["feats_name"] == "mel80"
+    assert exp["feats"]["n_mels"] == 80
+    assert exp["tts"]["model"] == "gst"
+    assert "griffin_lim" in exp["vocoders"]
+    assert exp["vocoders"]["griffin_lim"]["name"] == "griffin_lim"
+
+
+def test_unknown_key_names_file_and_key_path(conf_dir):
+    path = conf_dir / "tts" / "gst.yaml"
+    edit_yaml(path, {"train": {"learning_rate": 0.1}})
+    with pytest.raises(ConfigError) as err:
+        cfg.resolve_experiment(conf_dir, "espeak_emo", "gst")
+    assert str(path) in str(err.value)
+    assert "train.learning_rate" in str(err.value)
+
+
+def test_unknown_top_level_key_in_corpus_conf(conf_dir):
+    path = conf_dir / "corpus" / "espeak_emo.yaml"
+    edit_yaml(path, {"sample_rate": 16000})
+    with pytest.raises(ConfigError, match=r"espeak_emo\.yaml: key 'sample_rate': unknown key"):
+        cfg.load_corpus_conf(conf_dir, "espeak_emo")
+
+
+def test_experiment_override_is_merged_and_checked(conf_dir):
+    override = conf_dir / "exp" / "espeak_emo_gst.yaml"
+    override.write_text(yaml.safe_dump({"tts": {"train": {"max_steps": 7}}}))
+    exp = cfg.resolve_experiment(conf_dir, "espeak_emo", "gst")
+    assert exp["tts"]["train"]["max_steps"] == 7
+    # untouched neighbours keep the model conf's values
+    base = cfg.load_checked(conf_dir / "tts" / "gst.yaml", cfg.TTS_SCHEMA)
+    assert exp["tts"]["train"]["batch_frames"] == base["train"]["batch_frames"]
+    override.write_text(yaml.safe_dump({"tts": {"trian": {}}}))
+    with pytest.raises(ConfigError, match="tts.trian"):
+        cfg.resolve_experiment(conf_dir, "espeak_emo", "gst")
+
+
+def test_invalid_yaml_and_missing_file(conf_dir):
+    path = conf_dir / "tts" / "gst.yaml"
+    path.write_text("model: [unclosed\n")
+    with pytest.raises(ConfigError, match="invalid YAML"):
+        cfg.load_yaml(path)
+    with pytest.raises(ConfigError, match="config file not found"):
+        cfg.resolve_experiment(conf_dir, "espeak_emo", "no_such_model")
+
+
+def test_bad_token_type_and_emotions(conf_dir):
+    path = conf_dir / "corpus" / "espeak_emo.yaml"
+    edit_yaml(path, {"token_type": "words"})
+    with pytest.raises(ConfigError, match="token_type"):
+        cfg.load_corpus_conf(conf_dir, "espeak_emo")
+    edit_yaml(path, {"token_type": "char", "emotions": ["sad", "sad"]})
+    with pytest.raises(ConfigError, match="emotions"):
+        cfg.load_corpus_conf(conf_dir, "espeak_emo")
+
+
+def test_deep_merge_does_not_modify_inputs():
+    base = {"a": {"b": 1, "c": 2}}
+    out = cfg.deep_merge(base, {"a": {"b": 5}})
+    assert out == {"a": {"b": 5, "c": 2}}
+    assert base == {"a": {"b": 1, "c": 2}}
