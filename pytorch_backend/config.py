@@ -97,6 +97,7 @@ EVAL_SCHEMA = {
     "f0": {"f0_floor": 60.0, "f0_ceil": 700.0, "frame_period": 5.0},
     "floor": True,  # analysis-synthesis floor: real mels through the same vocoder
     "ser": {
+        "model": "cnn_pool",  # registry name in pytorch_backend.ser.CLASSIFIERS
         "model_conf": FREE,
         "train": {
             "seed": 1,

@@ -113,3 +113,26 @@ def dump_corpus(data_root: Path, dump: Path, splits) -> Path:
     np.savez(Path(dump) / "stats.npz", mean=frames.mean(0).astype(np.float32),
              std=frames.std(0).astype(np.float32), count=np.int64(len(frames)))
     return Path(dump)
+
+
+# A quick classifier set-up for the tests (the real one is in conf/eval.yaml).
+SER_CONF = {"model": "cnn_pool", "model_conf": {"channels": 32, "hidden": 64},
+            "train": {"seed": 1, "max_steps": 60, "batch_size": 16, "lr": 3e-3, "weight_decay": 1e-4,
+                      "eval_interval": 20, "crop_frames": 60}}
+
+
+def ser_step_conf(ser=None) -> dict:
+    """The --conf slice of steps/train_ser.py."""
+    return {"emotions": EMOTIONS, "feats": FEATS_CONF, "feats_name": "mel80", "ser": ser or SER_CONF}
+
+
+def tiny_setup(root: Path, train_ser: bool = True, eval_per_emotion: int = 5) -> dict:
+    """Corpus + dump (+ a trained classifier): {"data", "dump", "ser"} paths under ``root``."""
+    data = make_corpus(root / "corpus", {"train": 12, "dev": 4, "eval": eval_per_emotion}, seconds=1.0)
+    dump = dump_corpus(data, root / "dump", ["train", "dev", "eval"])
+    out = {"data": data, "dump": dump, "ser": root / "exp" / "ser"}
+    if train_ser:
+        from pytorch_backend.ser.train import train_ser as run
+
+        run(ser_step_conf(), data, dump, out["ser"], progress=False)
+    return out

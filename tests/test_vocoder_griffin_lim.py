@@ -19,7 +19,7 @@ from pytorch_backend.config import FEATS_SCHEMA, defaults_of
 from pytorch_backend.errors import ConfigError, DataError
 from pytorch_backend.feats import LogMelExtractor
 from pytorch_backend.vocoders import VOCODERS, GriffinLim, build_vocoder
-from pytorch_backend.vocoders.synth import check_utt_filename
+from pytorch_backend.vocoders.synth import check_utt_filename, load_feats_scp
 
 REPO = Path(__file__).resolve().parent.parent
 FEATS = dict(defaults_of(FEATS_SCHEMA), trim_silence=False)
@@ -186,3 +186,9 @@ def test_unsafe_utterance_ids_are_refused(tmp_path):
         with pytest.raises(DataError, match="not usable as a file name"):
             check_utt_filename(bad, "feats.scp", 1)
     assert check_utt_filename("spk1_happy-0001.v2", "feats.scp") == "spk1_happy-0001.v2"
+
+
+def test_feature_width_other_than_n_mels_names_scp_and_utterance(tmp_path):
+    scp = write_scp(tmp_path, {"a": np.zeros((5, 80), np.float32), "b": np.zeros((5, 40), np.float32)})
+    with pytest.raises(DataError, match=r"feats\.scp:2 \(utterance b\): expected a frames x 80 log-mel"):
+        load_feats_scp(scp, 80)

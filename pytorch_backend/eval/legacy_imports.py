@@ -2,7 +2,8 @@
 
 pysptk 1.0.1 and pyworld 0.3.5 import ``pkg_resources`` at import time, only to read
 their own version and the path of an example file. setuptools >= 81 no longer ships
-that module. When it is missing we register a tiny stand-in that answers those two
+that module (pyproject.toml pins setuptools 80 for now; its import warns of the deprecation,
+which we silence). When it is missing we register a tiny stand-in that answers those two
 questions from ``importlib.metadata`` / ``importlib.resources``; the analysis code of
 both libraries never touches it.
 """
@@ -14,11 +15,14 @@ import importlib.metadata
 import importlib.resources
 import sys
 import types
+import warnings
 
 
 def _install_pkg_resources_shim() -> None:
     try:
-        importlib.import_module("pkg_resources")
+        with warnings.catch_warnings():  # setuptools 80 warns that pkg_resources is deprecated
+            warnings.simplefilter("ignore", UserWarning)
+            importlib.import_module("pkg_resources")
         return
     except ModuleNotFoundError:
         pass

@@ -88,9 +88,12 @@ def sptk_mcep(wav: np.ndarray, fs: int, mcep_dim: int | None = None, alpha: floa
                      for frame in frames])
 
 
-def mcd_from_mceps(ref_mcep: np.ndarray, syn_mcep: np.ndarray) -> float:
-    """MCD in dB between two mel-cepstrum sequences, DTW-aligned, c0 included."""
-    ia, ib = dtw_path(ref_mcep, syn_mcep)
+def mcd_from_mceps(ref_mcep: np.ndarray, syn_mcep: np.ndarray, path=None) -> float:
+    """MCD in dB between two mel-cepstrum sequences, DTW-aligned, c0 included.
+
+    ``path``: an already computed ``dtw_path(ref_mcep, syn_mcep)``.
+    """
+    ia, ib = path if path is not None else dtw_path(ref_mcep, syn_mcep)
     diff = ref_mcep[ia] - syn_mcep[ib]
     return float(np.mean(MCD_CONST * np.sqrt(2.0 * np.sum(diff ** 2, axis=1))))
 

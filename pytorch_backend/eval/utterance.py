@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from pytorch_backend.errors import DataError, EmottsError
+from pytorch_backend.eval.dtw import dtw_path
 from pytorch_backend.eval.f0 import f0_metrics
-from pytorch_backend.eval.mcd import mcd
+from pytorch_backend.eval.mcd import mcd_from_mceps, mcep_params, sptk_mcep
 
 _STATE: dict = {}
 
@@ -46,10 +47,13 @@ def score_pair(ref_wav: np.ndarray, syn_wav: np.ndarray, fs: int, eval_conf: dic
     """MCD and F0 metrics of two (already trimmed) float waveforms."""
     mc = eval_conf.get("mcd") or {}
     f0c = eval_conf.get("f0") or {}
-    out = {"mcd": mcd(ref_wav, syn_wav, fs, mcep_dim=mc.get("mcep_dim"), alpha=mc.get("alpha"))}
+    mcep_dim, alpha = mcep_params(fs, mc.get("mcep_dim"), mc.get("alpha"))
+    ref_mcep, syn_mcep = sptk_mcep(ref_wav, fs, mcep_dim, alpha), sptk_mcep(syn_wav, fs, mcep_dim, alpha)
+    path = dtw_path(ref_mcep, syn_mcep)  # one alignment for both metrics
+    out = {"mcd": mcd_from_mceps(ref_mcep, syn_mcep, path)}
     out.update(f0_metrics(ref_wav, syn_wav, fs, f0_floor=f0c.get("f0_floor", 60.0),
                           f0_ceil=f0c.get("f0_ceil", 700.0), frame_period=f0c.get("frame_period", 5.0),
-                          mcep_dim=mc.get("mcep_dim"), alpha=mc.get("alpha")))
+                          mcep_dim=mcep_dim, alpha=alpha, ref_mcep=ref_mcep, syn_mcep=syn_mcep, path=path))
     return out
 
 

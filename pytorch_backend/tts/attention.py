@@ -4,6 +4,11 @@ The energy of encoder position n at decoder step t is
 ``v^T tanh(W q_t + V m_n + U f_{t,n})`` where ``f`` are convolution features of the
 previous and the cumulative attention weights; the location term lets the alignment move
 forward steadily, which is what makes a monotonic text-to-speech alignment easy to learn.
+
+Speed: the location convolution (``loc_channels`` filters of width ``loc_kernel``) and its
+projection ``U`` are both linear, so they are merged into one (2 * kernel -> attn_dim) matrix
+once per batch and applied to unfolded windows of the weights with a single matmul per
+decoder step, instead of a small convolution per step (slow on CPU).
 """
 
 from __future__ import annotations
@@ -19,26 +24,37 @@ class LocationSensitiveAttention(nn.Module):
         super().__init__()
         if loc_kernel % 2 != 1:
             raise ValueError(f"attention location kernel must be odd, got {loc_kernel}")
+        self.kernel = loc_kernel
         self.query = nn.Linear(query_dim, attn_dim, bias=False)
         self.memory = nn.Linear(memory_dim, attn_dim, bias=False)
+        # location filters over (previous, cumulative) weights, stored as conv weights
         self.loc_conv = nn.Conv1d(2, loc_channels, loc_kernel, padding=loc_kernel // 2, bias=False)
         self.loc_proj = nn.Linear(loc_channels, attn_dim, bias=False)
         self.score = nn.Linear(attn_dim, 1, bias=True)
 
-    def process_memory(self, memory: torch.Tensor) -> torch.Tensor:
-        """Project the encoder states once per utterance: (B, N, D) -> (B, N, A)."""
-        return self.memory(memory)
+    def process_memory(self, memory: torch.Tensor) -> dict:
+        """Per-utterance precomputation: projected memory (B, N, A) and the merged location
+        matrix (2 * kernel, A)."""
+        loc = self.loc_conv.weight.reshape(self.loc_conv.out_channels, -1)  # (C, 2K)
+        return {"memory": self.memory(memory), "loc": (self.loc_proj.weight @ loc).t()}
 
-    def forward(self, query, memory, processed_memory, prev_weights, cum_weights, mask):
+    def location_features(self, prev_weights, cum_weights, loc_matrix) -> torch.Tensor:
+        """(B, N) previous and cumulative weights -> (B, N, A), equal to conv -> projection."""
+        b, n = prev_weights.shape
+        half = self.kernel // 2
+        x = F.pad(torch.stack([prev_weights, cum_weights], 1), (half, half))  # (B, 2, N + K - 1)
+        windows = x.unfold(2, self.kernel, 1).permute(0, 2, 1, 3).reshape(b, n, -1)  # (B, N, 2K)
+        return windows @ loc_matrix
+
+    def forward(self, query, memory, processed, prev_weights, cum_weights, mask):
         """One decoder step.
 
-        query (B, Q); memory (B, N, D); processed_memory (B, N, A); prev_weights and
+        query (B, Q); memory (B, N, D); processed from ``process_memory``; prev_weights and
         cum_weights (B, N); mask (B, N) True on real tokens.
         Returns (context (B, D), weights (B, N)).
         """
-        loc = self.loc_conv(torch.stack([prev_weights, cum_weights], dim=1))  # (B, C, N)
-        loc = self.loc_proj(loc.transpose(1, 2))  # (B, N, A)
-        energy = self.score(torch.tanh(self.query(query).unsqueeze(1) + processed_memory + loc))
+        loc = self.location_features(prev_weights, cum_weights, processed["loc"])
+        energy = self.score(torch.tanh(self.query(query).unsqueeze(1) + processed["memory"] + loc))
         energy = energy.squeeze(-1).masked_fill(~mask, float("-inf"))
         weights = F.softmax(energy, dim=-1)
         context = torch.bmm(weights.unsqueeze(1), memory).squeeze(1)

@@ -14,7 +14,9 @@ Batching: utterances are padded to a common frame count and processed in one STF
 per iteration. The signal beyond an utterance's end is held at zero and the STFT pads with
 zeros, so every utterance sees exactly the frames it would see alone: batched output equals
 one-at-a-time output up to float rounding. The initial phase is seeded per utterance
-(or zero), so output is deterministic.
+(or zero), so output is deterministic. Batching pays on a GPU; on a CPU the per-iteration
+element-wise work is memory-bound and a batch of long utterances falls out of cache, so
+small batches (1-4) are as fast or faster (see benchmarks/bench_feats.py).
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ class GriffinLim(Vocoder):
             self.device = torch.device(device)
         except RuntimeError as exc:
             raise VocoderArgError("device", str(exc)) from None
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise VocoderArgError("device", "CUDA is not available on this machine (use cpu or auto)")
         self.n_iter = int(n_iter)
         self.momentum = float(momentum)
         self.inverse = inverse
@@ -142,14 +146,14 @@ class GriffinLim(Vocoder):
 
         previous = torch.zeros(len(mags), n_freq, t_pad, dtype=torch.complex64, device=self.device)
         for _ in range(self.n_iter):
-            signal = self._istft(target * phase, length) * inside
+            # In-place where possible: these tensors are large, memory traffic dominates.
+            signal = self._istft(phase.mul_(target), length).mul_(inside)
             rebuilt = self._stft(signal)[..., :t_pad]
-            accelerated = rebuilt + self.momentum * (rebuilt - previous)
+            # c = t + momentum (t - t_prev), written as a lerp from t_prev past t.
+            accelerated = torch.lerp(previous, rebuilt, 1.0 + self.momentum)
             previous = rebuilt
-            size = accelerated.abs()
-            phase = torch.where(size > 1e-12, accelerated / size.clamp(min=1e-12),
-                                torch.ones_like(accelerated))
-        signal = self._istft(target * phase, length) * inside
+            phase = torch.sgn(accelerated)  # z / |z| in one pass (0 where z == 0)
+        signal = self._istft(phase.mul_(target), length).mul_(inside)
         out = []
         for i, n in enumerate(frames):
             wav = signal[i, :n * self.hop_length].float().cpu().numpy()

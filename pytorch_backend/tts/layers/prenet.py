@@ -47,6 +47,8 @@ class Postnet(nn.Module):
         if not self.blocks:
             return torch.zeros_like(mel)
         x = mel.transpose(1, 2)
+        if mask is not None:  # padded frames must not reach real ones through the convs
+            x = x * mask.unsqueeze(1).to(x.dtype)
         for block in self.blocks:
             x = block(x, mask)
         return x.transpose(1, 2)

@@ -1,0 +1,170 @@
+"""The results of one experiment in one place: ``summary.json`` and ``results.md``.
+
+Reads (all required; a missing file or key is a DataError naming it):
+``<exp>/train/train.json`` (num_params, train_seconds, steps, best_dev_loss),
+``<exp>/decode/<split>/decode.json`` and ``<exp>/synth/<voc>/<split>/vocode.json``
+(wall_seconds, audio_seconds), ``<exp>/eval/<voc>/<split>/metrics.json``,
+``<exp>/eval/<voc>/floor/metrics.json`` (unless the floor is off) and ``<ser_dir>/ser.json``.
+
+Derived numbers:
+* emotion accuracy ratio = accuracy of the classifier on synthesized (or floor) speech /
+  its accuracy on the real eval recordings (1.0 = as recognizable as real speech);
+* decode + vocode real-time factor = (decode wall s + vocode wall s) / seconds of audio
+  produced (the vocoder's ``audio_seconds``; below 1 = faster than real time).
+
+Writes ``summary.json``, ``results.md`` and ``done`` last, each atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from pytorch_backend.errors import DataError
+from pytorch_backend.utils.fileio import atomic_open, write_text_atomic
+
+TRAIN_KEYS = ("num_params", "train_seconds", "steps", "best_dev_loss")
+TIMING_KEYS = ("wall_seconds", "audio_seconds")
+METRIC_KEYS = ("num_utts", "mcd", "log_f0_rmse", "vuv_error", "emotion_accuracy")
+
+
+def read_json(path, keys=()) -> dict:
+    """A JSON object from ``path`` that has every key of ``keys``; errors name the file (and key)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, "file not found (has the stage that writes it run?)")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except json.JSONDecodeError as exc:
+        raise DataError(path, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
+    if not isinstance(data, dict):
+        raise DataError(path, f"expected a JSON object, got {type(data).__name__}")
+    for key in keys:
+        if key not in data:
+            raise DataError(path, f"missing key '{key}'")
+    return data
+
+
+def _ratio(num, den):
+    if num is None or den in (None, 0):
+        return None
+    return num / den
+
+
+def metrics_row(metrics: dict, real_accuracy) -> dict:
+    """The numbers of one metrics.json that go into the summary."""
+    return {
+        "num_utts": metrics["num_utts"],
+        "mcd_mean": metrics["mcd"]["mean"],
+        "mcd_std": metrics["mcd"]["std"],
+        "log_f0_rmse_mean": metrics["log_f0_rmse"]["mean"],
+        "log_f0_rmse_std": metrics["log_f0_rmse"]["std"],
+        "vuv_error": metrics["vuv_error"],
+        "emotion_accuracy": metrics["emotion_accuracy"],
+        "emotion_accuracy_ratio": _ratio(metrics["emotion_accuracy"], real_accuracy),
+    }
+
+
+def collect(exp_dir, ser_dir, vocoders, split: str = "eval", floor: bool = True) -> dict:
+    """Read every input and return the ``summary.json`` content."""
+    exp_dir, ser_dir = Path(exp_dir), Path(ser_dir)
+    if not vocoders:
+        raise ValueError("at least one vocoder is needed")
+    train = read_json(exp_dir / "train" / "train.json", TRAIN_KEYS)
+    decode = read_json(exp_dir / "decode" / split / "decode.json", TIMING_KEYS)
+    ser = read_json(ser_dir / "ser.json", ("accuracy",))
+    real_acc = ser["accuracy"]
+    summary = {
+        "exp": exp_dir.resolve().name,
+        "split": split,
+        "model": {k: train[k] for k in TRAIN_KEYS},
+        "ser": {"real_accuracy": real_acc, "num_utts": ser.get("num_utts"), "dir": str(ser_dir)},
+        "decode": {k: decode[k] for k in TIMING_KEYS},
+        "vocoders": {},
+    }
+    for voc in vocoders:
+        vocode = read_json(exp_dir / "synth" / voc / split / "vocode.json", TIMING_KEYS)
+        synth = read_json(exp_dir / "eval" / voc / split / "metrics.json", METRIC_KEYS)
+        entry = {
+            "synth": metrics_row(synth, real_acc),
+            "floor": None,
+            "vocode": {k: vocode[k] for k in TIMING_KEYS},
+            "rtf": _ratio(decode["wall_seconds"] + vocode["wall_seconds"], vocode["audio_seconds"]),
+        }
+        if floor:
+            floor_metrics = read_json(exp_dir / "eval" / voc / "floor" / "metrics.json", METRIC_KEYS)
+            entry["floor"] = metrics_row(floor_metrics, real_acc)
+        summary["vocoders"][voc] = entry
+    return summary
+
+
+def _num(value, fmt: str = ".3f") -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    return format(value, fmt)
+
+
+def _pm(mean, std, fmt: str = ".3f") -> str:
+    if mean is None:
+        return "n/a"
+    return f"{_num(mean, fmt)} ± {_num(std, fmt)}"
+
+
+def _duration(seconds) -> str:
+    if seconds is None:
+        return "n/a"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.2f} h"
+
+
+def _params(n) -> str:
+    if n is None:
+        return "n/a"
+    return f"{n / 1e6:.2f} M" if n >= 1e5 else f"{n:,}"
+
+
+def render_markdown(summary: dict) -> str:
+    """``results.md``: one table per vocoder plus the model's cost."""
+    model, real_acc = summary["model"], summary["ser"]["real_accuracy"]
+    lines = [f"# Results: {summary['exp']}", "",
+             f"Split `{summary['split']}`. The emotion classifier recognizes the real {summary['split']} "
+             f"recordings with accuracy {_num(real_acc)}; the ratio column divides by it.", ""]
+    for voc, entry in summary["vocoders"].items():
+        lines += [f"## Vocoder: {voc}", "",
+                  "| speech | utts | MCD (dB) | log-F0 RMSE | V/UV error | emotion accuracy | ratio to real |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
+        rows = [("synthesized", entry["synth"])]
+        if entry["floor"] is not None:
+            rows.append(("floor (real mels, same vocoder)", entry["floor"]))
+        for name, row in rows:
+            lines.append(f"| {name} | {row['num_utts']} | {_pm(row['mcd_mean'], row['mcd_std'], '.2f')} "
+                         f"| {_pm(row['log_f0_rmse_mean'], row['log_f0_rmse_std'], '.4f')} "
+                         f"| {_num(row['vuv_error'])} | {_num(row['emotion_accuracy'])} "
+                         f"| {_num(row['emotion_accuracy_ratio'], '.2f')} |")
+        lines.append(f"| real recordings | {summary['ser']['num_utts'] or 'n/a'} | – | – | – "
+                     f"| {_num(real_acc)} | 1.00 |")
+        timing = entry["vocode"]
+        lines += ["", "| parameters | train steps | train time | best dev loss | decode + vocode RTF |",
+                  "|---:|---:|---:|---:|---:|",
+                  f"| {_params(model['num_params'])} | {model['steps']} | {_duration(model['train_seconds'])} "
+                  f"| {_num(model['best_dev_loss'], '.4f')} | {_num(entry['rtf'], '.4f')} |", "",
+                  f"Real-time factor = (decode {summary['decode']['wall_seconds']:.2f} s + vocode "
+                  f"{timing['wall_seconds']:.2f} s) / {timing['audio_seconds']:.2f} s of audio.", ""]
+    return "\n".join(lines)
+
+
+def summarize(exp_dir, ser_dir, vocoders, split: str = "eval", floor: bool = True) -> dict:
+    """Write ``summary.json``, ``results.md`` and then ``done`` into ``exp_dir``."""
+    summary = collect(exp_dir, ser_dir, vocoders, split, floor)
+    exp_dir = Path(exp_dir)
+    with atomic_open(exp_dir / "summary.json") as fh:
+        json.dump(summary, fh, indent=2)
+        fh.write("\n")
+    write_text_atomic(exp_dir / "results.md", render_markdown(summary))
+    write_text_atomic(exp_dir / "done", "summary.json results.md\n")
+    return summary
