@@ -1,0 +1,141 @@
+"""What the Snakefile needs to know about configs: which corpora and models exist, and the
+config slice each rule depends on (passed as JSON `params`, so an edit re-runs exactly the
+rules that read it)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+
+from pytorch_backend import config as cfg
+from pytorch_backend.errors import ConfigError
+
+SPLITS = ["train", "dev", "eval"]
+DATA_FILES = ["wav.scp", "text", "utt2spk", "spk2utt", "utt2emo", "utt2dur"]
+RESERVED_MODEL_NAMES = ("ser",)  # exp/<corpus>_ser is the shared emotion classifier
+
+
+def as_json(data) -> str:
+    return json.dumps(data, sort_keys=True)
+
+
+def alternation(names) -> str:
+    """A regex matching exactly one of ``names`` (longest first); matches nothing when empty."""
+    return "|".join(sorted(names, key=len, reverse=True)) or "(?!x)x"
+
+
+def export_job_environment(repo: Path) -> None:
+    """Jobs run ``python -m steps.<stage>``: put this interpreter first on PATH, the repo on PYTHONPATH."""
+    os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(repo), os.environ.get("PYTHONPATH", "")) if p)
+    os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+class Dag:
+    """Config look-ups for rules, cached per Snakemake invocation."""
+
+    def __init__(self, conf_dir):
+        self.conf_dir = Path(conf_dir)
+        self.corpora = cfg.list_confs(self.conf_dir, "corpus")
+        self.models = cfg.list_confs(self.conf_dir, "tts")
+        for name in RESERVED_MODEL_NAMES:
+            if name in self.models:
+                raise ConfigError(self.conf_dir / "tts" / f"{name}.yaml",
+                                  f"'{name}' is reserved for exp/<corpus>_{name}; rename the model conf")
+        self.corpus_conf = functools.cache(self._corpus_conf)
+        self.feats_conf = functools.cache(self._feats_conf)
+        self.exp_conf = functools.cache(self._exp_conf)
+
+    def _corpus_conf(self, corpus: str) -> dict:
+        return cfg.load_corpus_conf(self.conf_dir, corpus)
+
+    def _feats_conf(self, name: str) -> dict:
+        return cfg.load_checked(self.conf_dir / "feats" / f"{name}.yaml", cfg.FEATS_SCHEMA)
+
+    def _exp_conf(self, corpus: str, model: str) -> dict:
+        return cfg.resolve_experiment(self.conf_dir, corpus, model)
+
+    # -- paths -------------------------------------------------------------------------------
+    def corpora_of_recipe(self, recipe: str) -> list[str]:
+        return [c for c in self.corpora if self.corpus_conf(c)["recipe"] == recipe]
+
+    def exp(self, wc) -> dict:
+        return self.exp_conf(wc.corpus, wc.model)
+
+    def dump_dir(self, wc) -> str:
+        return f"dump/{wc.corpus}/{self.corpus_conf(wc.corpus)['feats']}"
+
+    def token_dir(self, wc) -> str:
+        return f"data/{wc.corpus}/tokens/{self.corpus_conf(wc.corpus)['token_type']}"
+
+    def feats_inputs(self, wc, splits=SPLITS) -> list[str]:
+        return [f"{self.dump_dir(wc)}/{s}/feats.scp" for s in splits] + [f"{self.dump_dir(wc)}/stats.npz"]
+
+    def tts_conf_path(self, wc) -> str:
+        return str(self.conf_dir / "tts" / f"{wc.model}.yaml")
+
+    def eval_split(self, wc) -> str:
+        """The reference split of an evaluation; ``floor`` is the real eval split re-vocoded."""
+        return self.exp(wc)["eval"]["split"] if wc.name == "floor" else wc.name
+
+    def vocoder_input(self, wc) -> str:
+        if wc.name == "floor":  # the analysis-synthesis floor: real mels through the vocoder
+            return f"{self.dump_dir(wc)}/{self.eval_split(wc)}/feats.scp"
+        return f"exp/{wc.corpus}_{wc.model}/decode/{wc.name}/feats.scp"
+
+    def summary_inputs(self, wc) -> list[str]:
+        exp = self.exp(wc)
+        names = [exp["eval"]["split"]] + (["floor"] if exp["eval"]["floor"] else [])
+        return [f"exp/{wc.corpus}_{wc.model}/eval/{voc}/{name}/metrics.json"
+                for voc in exp["vocoders"] for name in names]
+
+    # -- config slices (rule params) ---------------------------------------------------------
+    def generated_corpus_conf(self, wc) -> str:
+        """The conf of a corpus generated into downloads/<corpus> (its root is fixed)."""
+        conf = self.corpus_conf(wc.corpus)
+        expected = f"downloads/{wc.corpus}"
+        if conf["root"] not in (None, expected):
+            raise ConfigError(self.conf_dir / "corpus" / f"{wc.corpus}.yaml",
+                              f"the generated corpus lives in {expected}; set root to it or leave it out",
+                              key="root")
+        return as_json(conf)
+
+    def validate_slice(self, wc) -> str:
+        conf = self.corpus_conf(wc.corpus)
+        return as_json({"emotions": conf["emotions"], "allow_pipes": conf["allow_pipes"]})
+
+    def tokens_slice(self, wc) -> str:
+        conf = self.corpus_conf(wc.corpus)
+        return as_json({"token_type": wc.token_type, "bpe_vocab_size": conf["bpe_vocab_size"],
+                        "language": conf["language"]})
+
+    def ser_slice(self, wc) -> str:
+        return as_json(cfg.resolve_ser(self.conf_dir, wc.corpus))
+
+    def train_slice(self, wc) -> str:
+        exp = self.exp(wc)
+        tts = {k: v for k, v in exp["tts"].items() if k != "decode"}
+        return as_json({"tts": tts, "emotions": exp["corpus"]["emotions"], "feats": exp["feats"],
+                        "token_type": exp["corpus"]["token_type"]})
+
+    def decode_slice(self, wc) -> str:
+        exp = self.exp(wc)
+        tts = {k: v for k, v in exp["tts"].items() if k != "train"}
+        return as_json({"tts": tts, "emotions": exp["corpus"]["emotions"], "feats": exp["feats"],
+                        "token_type": exp["corpus"]["token_type"]})
+
+    def vocoder_slice(self, wc) -> str:
+        exp = self.exp(wc)
+        if wc.vocoder not in exp["vocoders"]:
+            raise ConfigError(self.conf_dir / "corpus" / f"{wc.corpus}.yaml",
+                              f"vocoder '{wc.vocoder}' is not listed for this experiment", key="vocoders")
+        return as_json({"vocoder": exp["vocoders"][wc.vocoder], "feats": exp["feats"]})
+
+    def eval_slice(self, wc) -> str:
+        exp = self.exp(wc)
+        return as_json({"eval": exp["eval"], "feats": exp["feats"], "emotions": exp["corpus"]["emotions"],
+                        "allow_pipes": exp["corpus"]["allow_pipes"]})
