@@ -224,9 +224,11 @@ rule summarize:
     params:
         vocoders=lambda wc: " ".join(CONFS.exp(wc)["vocoders"]),
         split=lambda wc: CONFS.exp(wc)["eval"]["split"],
+        floor=lambda wc: "" if CONFS.exp(wc)["eval"]["floor"] else "--no-floor",
     log:
         "exp/{corpus}_{model}/log/summarize.log",
     shell:
         "python -m steps.summarize --exp-dir exp/{wildcards.corpus}_{wildcards.model}"
         " --ser-dir exp/{wildcards.corpus}_ser --vocoders {params.vocoders} --split {params.split}"
+        " {params.floor}"
         " --log {log}"

@@ -78,7 +78,11 @@ def default_nj() -> int:
 
 def score_all(jobs: list[UttJob], feats_conf: dict, eval_conf: dict, allow_pipes: bool, ref_scp,
               syn_scp, nj: int, progress: bool = True) -> list[dict]:
-    """Score every job, in ``nj`` worker processes (in this process when nj == 1)."""
+    """Score every job, in ``nj`` worker processes (in this process when nj == 1).
+
+    Workers come from a forkserver, so a script calling this with nj > 1 needs the usual
+    ``if __name__ == "__main__":`` guard (steps/evaluate.py has it).
+    """
     from tqdm import tqdm
 
     initargs = (feats_conf, eval_conf, allow_pipes, str(ref_scp), str(syn_scp))
@@ -87,7 +91,7 @@ def score_all(jobs: list[UttJob], feats_conf: dict, eval_conf: dict, allow_pipes
     results = []
     try:
         if nj == 1:
-            init_worker(*initargs)
+            init_worker(*initargs, single_thread=False)
             for job in jobs:
                 results.append(score_utterance(job))
                 bar.update()
@@ -172,7 +176,7 @@ def evaluate_dir(conf: dict, synth_wav_scp, ref_data_dir, ser_dir, dump, out, nj
             f0 = "nan" if row["log_f0_rmse"] is None else f"{row['log_f0_rmse']:.4f}"
             fh.write(f"{utt}\t{row['target']}\t{row['pred']}\t{row['mcd']:.4f}\t{f0}\t{row['vuv_error']:.4f}\n")
     plot_confusion(report["confusion"], emotions, out / "confusion.png",
-                   title=f"SER on {out.name} (accuracy {report['accuracy']:.3f})")
+                   title=f"SER on {out.parent.name}/{out.name} (accuracy {report['accuracy']:.3f})")
     with atomic_open(out / "metrics.json") as fh:
         json.dump(metrics, fh, indent=2)
         fh.write("\n")

@@ -17,7 +17,15 @@ import numpy as np
 from pytorch_backend.errors import DataError, EmottsError
 from pytorch_backend.eval.dtw import dtw_path
 from pytorch_backend.eval.f0 import f0_metrics
+from pytorch_backend.eval.legacy_imports import import_pysptk, import_pyworld
 from pytorch_backend.eval.mcd import mcd_from_mceps, mcep_params, sptk_mcep
+from pytorch_backend.feats.audio import load_audio
+from pytorch_backend.feats.logmel import LogMelExtractor
+
+# Imported here (not lazily): evaluate.py preloads this module into its forkserver, so the
+# heavy libraries are imported once there instead of once per worker.
+import_pysptk()
+import_pyworld()
 
 _STATE: dict = {}
 
@@ -32,13 +40,14 @@ class UttJob:
     syn_line: int
 
 
-def init_worker(feats_conf: dict, eval_conf: dict, allow_pipes: bool, ref_scp: str, syn_scp: str) -> None:
-    """Per-process set-up: one extractor, the eval conf, single-threaded torch."""
-    import torch
+def init_worker(feats_conf: dict, eval_conf: dict, allow_pipes: bool, ref_scp: str, syn_scp: str,
+                single_thread: bool = True) -> None:
+    """Per-process set-up: one extractor, the eval conf and (in pool workers) single-threaded
+    torch, so that ``nj`` workers use ``nj`` cores."""
+    if single_thread:
+        import torch
 
-    from pytorch_backend.feats.logmel import LogMelExtractor
-
-    torch.set_num_threads(1)
+        torch.set_num_threads(1)
     _STATE.update(extractor=LogMelExtractor.from_conf(feats_conf), feats_conf=feats_conf,
                   eval_conf=eval_conf, allow_pipes=allow_pipes, ref_scp=ref_scp, syn_scp=syn_scp)
 
@@ -59,8 +68,6 @@ def score_pair(ref_wav: np.ndarray, syn_wav: np.ndarray, fs: int, eval_conf: dic
 
 def score_utterance(job: UttJob) -> dict:
     """Load, trim and score one utterance; return its metrics and the synth log-mel."""
-    from pytorch_backend.feats.audio import load_audio
-
     ext = _STATE["extractor"]
     fconf = _STATE["feats_conf"]
     fs, resample, pipes = int(fconf["fs"]), bool(fconf.get("resample", True)), _STATE["allow_pipes"]
