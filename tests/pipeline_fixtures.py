@@ -17,6 +17,7 @@ REPO = Path(__file__).resolve().parent.parent
 # A few utterances and a few steps: enough for every stage to run for real.
 TINY = {
     "corpus/espeak_emo.yaml": {"prep": {"num_sentences": 8, "dev_sentences": 2, "eval_sentences": 2,
+                                        "speakers": ["m1", "f1"],
                                         "emotions_per_sentence": 5}},
     "tts/gst.yaml": {"train": {"max_steps": 6, "eval_interval": 3, "save_interval": 3,
                                "log_interval": 1, "batch_frames": 2000}},

@@ -34,8 +34,9 @@ TINY_COMMON = {
 }
 TINY_MODEL_CONF = {
     "tacotron2": dict(TINY_COMMON, use_speaker=True, use_emotion=True, emotion_dim=4),
+    # like conf/tts/gst.yaml: no context feedback, semi-supervised style
     "gst": dict(TINY_COMMON, use_speaker=True, gst_tokens=4, gst_heads=2, style_dim=8,
-                ref_channels=[4, 4], ref_gru_dim=8),
+                ref_channels=[4, 4], ref_gru_dim=8, context_feedback=False, style_emotion_weight=1.0),
 }
 TINY_TRAIN = {"seed": 3, "max_steps": 20, "batch_frames": 400, "max_batch_size": 8, "bucket_shuffle": True,
               "optimizer": {"name": "adam", "lr": 3.0e-3, "betas": [0.9, 0.999], "eps": 1.0e-6,

@@ -131,7 +131,7 @@ class TTSDataset(Dataset):
     def _load(self, utt: str) -> torch.Tensor:
         lineno, spec = self._specs[utt]
         try:
-            mat = np.asarray(kaldiio.load_mat(spec), dtype=np.float32)
+            mat = np.array(kaldiio.load_mat(spec), dtype=np.float32)  # a writable copy
         except Exception as exc:
             raise DataError(self.feats_scp, f"cannot load features '{spec}': {exc}",
                             line=lineno, utt=utt) from None

@@ -277,11 +277,11 @@ class Trainer:
                 if self.step % self.eval_interval == 0 or (stop and stop_after is None):
                     self._validate()
                     evaluated = True
+                now = time.time()  # step and validation time count (before the checkpoint
+                self.train_seconds += now - t_last  # records it)
+                t_last = now
                 if self.step % self.save_interval == 0 or stop:
                     self.save_checkpoint(finished=stop and stop_after is None)
-                now = time.time()  # step, validation and saving time all count
-                self.train_seconds += now - t_last
-                t_last = now
                 if stop:
                     break
             else:

@@ -53,8 +53,13 @@ class LocationSensitiveAttention(nn.Module):
         cum_weights (B, N); mask (B, N) True on real tokens.
         Returns (context (B, D), weights (B, N)).
         """
+        return self.attend(self.query(query), memory, processed, prev_weights, cum_weights, mask)
+
+    def attend(self, query_proj, memory, processed, prev_weights, cum_weights, mask):
+        """``forward`` with the query already projected (B, A): lets a caller project the
+        queries of all steps at once when they do not depend on the attention itself."""
         loc = self.location_features(prev_weights, cum_weights, processed["loc"])
-        energy = self.score(torch.tanh(self.query(query).unsqueeze(1) + processed["memory"] + loc))
+        energy = self.score(torch.tanh(query_proj.unsqueeze(1) + processed["memory"] + loc))
         energy = energy.squeeze(-1).masked_fill(~mask, float("-inf"))
         weights = F.softmax(energy, dim=-1)
         context = torch.bmm(weights.unsqueeze(1), memory).squeeze(1)

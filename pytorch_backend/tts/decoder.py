@@ -3,13 +3,19 @@
 
 Speed on CPU. In Tacotron 2 only the attention LSTM and the attention are truly recurrent:
 the decoder LSTM reads ``[attention state, context]`` and feeds nothing back but the predicted
-frame, which teacher forcing replaces by the real one. Training therefore runs the small
-recurrent part step by step and then the decoder LSTM over the whole sequence in one fused
-``nn.LSTM`` call, followed by one projection for all steps. The attention LSTM's input
-projection of the prenet output is also done for all steps at once; inside the loop only the
-context and recurrent projections remain. This removes most per-step kernel launches and
-weight-gradient accumulations, which dominate on a CPU. Inference runs the same weights step
-by step.
+frame, which teacher forcing replaces by the real one. Training therefore runs the recurrent
+part step by step and then the decoder LSTM over the whole sequence in one fused ``nn.LSTM``
+call, followed by one projection for all steps; the prenet part of the attention LSTM's input
+projection is also done for all steps at once. This removes most per-step kernel launches and
+weight-gradient accumulations, which dominate on a CPU.
+
+``context_feedback: false`` goes one step further: the attention LSTM reads the prenet output
+only (not the previous attention context), so it too runs as one fused call over the whole
+sequence and the step-by-step loop is reduced to the attention itself. The location features
+(previous and cumulative weights) still tell the attention where it is.
+
+Inference runs the same weights step by step; fed its own predictions as teacher-forcing
+targets, training-mode decoding reproduces it exactly (tests check this).
 """
 
 from __future__ import annotations
@@ -25,8 +31,8 @@ from pytorch_backend.tts.layers.prenet import Prenet
 
 
 class AttentionCell(nn.Module):
-    """The attention LSTM: ``(prenet_out, prev_context) -> h`` with the prenet part of the gate
-    projection computable for all steps at once (``input_gates``)."""
+    """The attention LSTM with context feedback: ``(prenet_out, prev_context) -> h``; the prenet
+    part of the gate projection is computable for all steps at once (``input_gates``)."""
 
     def __init__(self, prenet_dim: int, context_dim: int, hidden: int):
         super().__init__()
@@ -54,13 +60,18 @@ class Decoder(nn.Module):
     def __init__(self, n_mels: int, memory_dim: int, reduction_factor: int = 3,
                  prenet_dims=(256, 256), prenet_dropout: float = 0.5, attn_rnn_dim: int = 512,
                  decoder_rnn_dim: int = 512, attn_dim: int = 128, loc_channels: int = 32,
-                 loc_kernel: int = 31, rnn_dropout: float = 0.1):
+                 loc_kernel: int = 31, rnn_dropout: float = 0.1, context_feedback: bool = True):
         super().__init__()
         self.n_mels = n_mels
         self.r = reduction_factor
         self.memory_dim = memory_dim
+        self.attn_rnn_dim = attn_rnn_dim
+        self.context_feedback = context_feedback
         self.prenet = Prenet(n_mels, prenet_dims, prenet_dropout)
-        self.attn_cell = AttentionCell(self.prenet.out_dim, memory_dim, attn_rnn_dim)
+        if context_feedback:
+            self.attn_cell = AttentionCell(self.prenet.out_dim, memory_dim, attn_rnn_dim)
+        else:
+            self.attn_rnn = nn.LSTM(self.prenet.out_dim, attn_rnn_dim, batch_first=True)
         self.attention = LocationSensitiveAttention(attn_rnn_dim, memory_dim, attn_dim,
                                                     loc_channels, loc_kernel)
         self.dec_rnn = nn.LSTM(attn_rnn_dim + memory_dim, decoder_rnn_dim, batch_first=True)
@@ -68,37 +79,53 @@ class Decoder(nn.Module):
         self.stop_proj = nn.Linear(decoder_rnn_dim + memory_dim, 1)
         self.rnn_dropout = rnn_dropout
 
-    def _attend_loop(self, in_gates, memory, mask, on_step=None):
-        """Run attention LSTM + attention over the steps of ``in_gates`` (B, G, 4H).
+    def _drop(self, x):
+        return F.dropout(x, self.rnn_dropout, True) if self.training and self.rnn_dropout else x
 
-        ``on_step(g, h, context)`` may return False to stop early (inference).
-        Returns attention states (B, G, H), contexts (B, G, D), alignments (B, G, N).
-        """
+    def _project(self, dec_out, contexts):
+        out = torch.cat([dec_out, contexts], -1)
+        return self.mel_proj(out), self.stop_proj(out).squeeze(-1)
+
+    def _inputs(self, mels):
+        """Teacher-forcing inputs: step g reads the last frame of group g-1 (zeros for g = 0)."""
+        b = mels.size(0)
+        last_frames = mels[:, self.r - 1::self.r]
+        return torch.cat([mels.new_zeros(b, 1, self.n_mels), last_frames[:, :-1]], dim=1)
+
+    def _attend_with_feedback(self, prenet_out, memory, mask):
         b, n, _ = memory.shape
+        in_gates = self.attn_cell.input_gates(prenet_out)
         processed = self.attention.process_memory(memory)
-        h = memory.new_zeros(b, self.attn_cell.hidden)
-        c = memory.new_zeros(b, self.attn_cell.hidden)
+        h = memory.new_zeros(b, self.attn_rnn_dim)
+        c = torch.zeros_like(h)
         context = memory.new_zeros(b, self.memory_dim)
         weights = memory.new_zeros(b, n)
-        cum = memory.new_zeros(b, n)
+        cum = torch.zeros_like(weights)
         hs, contexts, aligns = [], [], []
-        drop = self.rnn_dropout if self.training else 0.0
         for g in range(in_gates.size(1)):
             h, c = self.attn_cell(in_gates[:, g], context, h, c)
-            if drop:
-                h = F.dropout(h, drop, True)
+            h = self._drop(h)
             context, weights = self.attention(h, memory, processed, weights, cum, mask)
             cum = cum + weights
             hs.append(h)
             contexts.append(context)
             aligns.append(weights)
-            if on_step is not None and on_step(g, h, context) is False:
-                break
         return torch.stack(hs, 1), torch.stack(contexts, 1), torch.stack(aligns, 1)
 
-    def _project(self, dec_out, contexts):
-        out = torch.cat([dec_out, contexts], -1)
-        return self.mel_proj(out), self.stop_proj(out).squeeze(-1)
+    def _attend_without_feedback(self, prenet_out, memory, mask):
+        b, n, _ = memory.shape
+        hs = self._drop(self.attn_rnn(prenet_out)[0])
+        queries = self.attention.query(hs)  # (B, G, A), all steps at once
+        processed = self.attention.process_memory(memory)
+        weights = memory.new_zeros(b, n)
+        cum = torch.zeros_like(weights)
+        contexts, aligns = [], []
+        for g in range(hs.size(1)):
+            context, weights = self.attention.attend(queries[:, g], memory, processed, weights, cum, mask)
+            cum = cum + weights
+            contexts.append(context)
+            aligns.append(weights)
+        return hs, torch.stack(contexts, 1), torch.stack(aligns, 1)
 
     def forward(self, memory, memory_mask, mels):
         """Teacher-forced decoding.
@@ -109,14 +136,10 @@ class Decoder(nn.Module):
         b, t, _ = mels.shape
         if t % self.r:
             raise ValueError(f"target length {t} is not a multiple of the reduction factor {self.r}")
-        # the input of step g is the last frame of group g-1 (a zero "go" frame for g = 0)
-        last_frames = mels[:, self.r - 1::self.r]
-        inputs = torch.cat([mels.new_zeros(b, 1, self.n_mels), last_frames[:, :-1]], dim=1)
-        in_gates = self.attn_cell.input_gates(self.prenet(inputs))
-        hs, contexts, align = self._attend_loop(in_gates, memory, memory_mask)
-        dec_out, _ = self.dec_rnn(torch.cat([hs, contexts], -1))
-        if self.training and self.rnn_dropout:
-            dec_out = F.dropout(dec_out, self.rnn_dropout, True)
+        prenet_out = self.prenet(self._inputs(mels))
+        attend = self._attend_with_feedback if self.context_feedback else self._attend_without_feedback
+        hs, contexts, align = attend(prenet_out, memory, memory_mask)
+        dec_out = self._drop(self.dec_rnn(torch.cat([hs, contexts], -1))[0])
         mel, stop = self._project(dec_out, contexts)
         return mel.reshape(b, t, self.n_mels), stop, align
 
@@ -130,25 +153,33 @@ class Decoder(nn.Module):
         """
         if memory.size(0) != 1:
             raise ValueError("inference decodes one utterance at a time")
-        mask = torch.ones(memory.shape[:2], dtype=torch.bool, device=memory.device)
-        state = {"frame": memory.new_zeros(1, self.n_mels), "dec": None}
-        outs, probs = [], []
-
-        def step(g, h, context):
-            dec_out, state["dec"] = self.dec_rnn(torch.cat([h, context], -1).unsqueeze(1), state["dec"])
+        n = memory.size(1)
+        mask = torch.ones(1, n, dtype=torch.bool, device=memory.device)
+        processed = self.attention.process_memory(memory)
+        frame = memory.new_zeros(1, self.n_mels)
+        context = memory.new_zeros(1, self.memory_dim)
+        h = memory.new_zeros(1, self.attn_rnn_dim)
+        c = torch.zeros_like(h)
+        attn_state = dec_state = None
+        weights = memory.new_zeros(1, n)
+        cum = torch.zeros_like(weights)
+        outs, probs, aligns = [], [], []
+        for g in range(max(1, max_steps)):
+            p = self.prenet(frame)
+            if self.context_feedback:
+                h, c = self.attn_cell(self.attn_cell.input_gates(p), context, h, c)
+            else:
+                out, attn_state = self.attn_rnn(p.unsqueeze(1), attn_state)
+                h = out[:, 0]
+            context, weights = self.attention(h, memory, processed, weights, cum, mask)
+            cum = cum + weights
+            dec_out, dec_state = self.dec_rnn(torch.cat([h, context], -1).unsqueeze(1), dec_state)
             mel, stop = self._project(dec_out[:, 0], context)
             outs.append(mel.view(self.r, self.n_mels))
+            aligns.append(weights[0])
             prob = torch.sigmoid(stop)[0]
             probs.append(prob)
             if g + 1 >= min_steps and prob.item() > threshold:
-                return False
-            if g + 1 < max_steps:  # the next step's input gates from this step's last frame
-                state["frame"] = mel.view(1, self.r, self.n_mels)[:, -1]
-                gates[:, g + 1] = self.attn_cell.input_gates(self.prenet(state["frame"]))
-            return True
-
-        steps = max(1, max_steps)
-        gates = memory.new_zeros(1, steps, 4 * self.attn_cell.hidden)
-        gates[:, 0] = self.attn_cell.input_gates(self.prenet(state["frame"]))
-        _, _, align = self._attend_loop(gates, memory, mask, on_step=step)
-        return torch.cat(outs, 0), torch.stack(probs), align[0]
+                break
+            frame = mel.view(self.r, self.n_mels)[-1:]
+        return torch.cat(outs, 0), torch.stack(probs), torch.stack(aligns)

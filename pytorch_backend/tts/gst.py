@@ -5,6 +5,11 @@ spectrogram; a style token layer attends from that summary over N learnable toke
 (multi-head, keys/values = tanh(tokens)); the weighted sum is the style embedding, combined
 with every encoder state. During training the reference is the target mel itself, so the
 style must carry whatever text and speaker do not explain: here, the emotion.
+
+Optionally (``style_emotion_weight`` > 0) an emotion classifier on the style embedding adds a
+cross-entropy term in training (semi-supervised GST, Wu et al. 2019), which gathers the
+utterances of one emotion into a compact region of the style space, so the mean style of an
+emotion's utterances is a good representative of it. No emotion label enters synthesis.
 """
 
 from __future__ import annotations
@@ -89,12 +94,18 @@ class GSTTacotron2(Tacotron2):
     def __init__(self, num_tokens: int, num_speakers: int = 1, num_emotions: int = 1, n_mels: int = 80,
                  *, gst_tokens: int = 10, gst_heads: int = 4, style_dim: int = 128,
                  ref_channels=(32, 32, 64, 64), ref_kernel: int = 3, ref_gru_dim: int = 128,
-                 style_combine: str = "concat", use_emotion: bool = False, **kwargs):
+                 style_combine: str = "concat", style_emotion_weight: float = 0.0,
+                 use_emotion: bool = False, **kwargs):
         self._gst_args = dict(n_mels=n_mels, gst_tokens=gst_tokens, gst_heads=gst_heads,
                               style_dim=style_dim, ref_channels=tuple(ref_channels),
                               ref_kernel=ref_kernel, ref_gru_dim=ref_gru_dim,
                               style_combine=style_combine)
         super().__init__(num_tokens, num_speakers, num_emotions, n_mels, use_emotion=use_emotion, **kwargs)
+        self.style_emotion_weight = float(style_emotion_weight)
+        # semi-supervised GST (Wu et al. 2019): an emotion classifier on the style embedding
+        # organizes the style space by emotion during training; synthesis still gets the
+        # emotion only through the style (e.g. the mean style of the emotion's utterances)
+        self.style_classifier = nn.Linear(style_dim, num_emotions) if self.style_emotion_weight > 0 else None
 
     def _add_extra_conditions(self) -> None:
         a = self._gst_args
@@ -107,6 +118,15 @@ class GSTTacotron2(Tacotron2):
     def style_embedding(self, mels: torch.Tensor, mel_lens: torch.Tensor) -> torch.Tensor:
         """Style embeddings (B, style_dim) of normalized reference mels (B, T, n_mels)."""
         return self.style_tokens(self.ref_encoder(mels, mel_lens))
+
+    def _teacher_style(self, mels, mel_lens):
+        return self.style_embedding(mels, mel_lens)
+
+    def _extra_losses(self, out: dict, batch: dict) -> dict:
+        if self.style_classifier is None:
+            return {}
+        logits = self.style_classifier(out["style"].float())
+        return {"emo": (self.style_emotion_weight, F.cross_entropy(logits, batch["emotions"]))}
 
     def _extra_vectors(self, mels, mel_lens, style) -> dict:
         if style is None:

@@ -150,6 +150,7 @@ def decode_split(model, meta: dict, dataset: TTSDataset, out_dir, decode_conf: d
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model.eval()
+    log.info("decoding %d utterances into %s (style: %s)", len(dataset), out, (style_record or {}).get("mode", "label"))
     seed = int(decode_conf.get("seed", 1))
     nplots = int(decode_conf.get("num_attention_plots", 0) or 0)
     emotions = meta["emotions"]
@@ -189,6 +190,11 @@ def decode_split(model, meta: dict, dataset: TTSDataset, out_dir, decode_conf: d
               "stopped_by_token": stopped, "style": style_record or {"mode": "label"},
               "length_vs_real": length_report(lengths, real or {}, emotions_of)}
     write_text_atomic(out / "decode.json", json.dumps(record, indent=2) + "\n")
+    lengths_info = record["length_vs_real"]
+    log.info("decoded %d utterances (%.1f s of audio) in %.1f s (RTF %.3f), %d stopped by the stop token%s -> %s",
+             record["num_utts"], record["audio_seconds"], wall, record["rtf"], stopped,
+             f", {100 * lengths_info['within_20pct']:.0f}% within 20% of the real length" if lengths_info else "",
+             out / "feats.scp")
     return record
 
 

@@ -57,10 +57,13 @@ def guided_attention_weights(out_lens, in_lens, max_out: int, max_in: int, sigma
 
 
 def guided_attention_loss(alignments, out_lens, in_lens, sigma: float = 0.2) -> torch.Tensor:
-    """Mean of ``A * W`` over the real (decoder step, token) cells.
+    """Expected penalty ``sum_n A[t, n] W[t, n]`` averaged over the real decoder steps.
 
     alignments (B, T, N) attention weights; out_lens (B,) decoder steps; in_lens (B,) tokens.
-    ~0 for a diagonal alignment, large for one far from the diagonal.
+    In [0, 1] whatever the number of tokens: ~0 for a diagonal alignment, ~0.5 for a uniform
+    one, ~1 for one far from the diagonal. (Averaging over all cells instead, as in the
+    original paper, shrinks the term and its gradient by the number of tokens.)
     """
     w, mask = guided_attention_weights(out_lens, in_lens, alignments.size(1), alignments.size(2), sigma)
-    return (alignments.float() * w).sum() / mask.sum()
+    steps = length_mask(out_lens, alignments.size(1)).sum()
+    return (alignments.float() * w).sum() / steps

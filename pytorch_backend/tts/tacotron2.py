@@ -65,7 +65,8 @@ class Tacotron2(nn.Module):
                  emotion_dim: int = 64, combine: str = "concat", reduction_factor: int = 3,
                  prenet_dims=(256, 256), prenet_dropout: float = 0.5, attn_rnn_dim: int = 512,
                  decoder_rnn_dim: int = 512, attn_dim: int = 128, loc_channels: int = 32,
-                 loc_kernel: int = 31, rnn_dropout: float = 0.1, postnet_layers: int = 5,
+                 loc_kernel: int = 31, rnn_dropout: float = 0.1, context_feedback: bool = True,
+                 postnet_layers: int = 5,
                  postnet_channels: int = 256, postnet_kernel: int = 5, postnet_dropout: float = 0.5,
                  mel_loss: str = "l1+l2", stop_pos_weight: float = 5.0,
                  guided_attn_weight: float = 1.0, guided_attn_sigma: float = 0.2,
@@ -96,7 +97,7 @@ class Tacotron2(nn.Module):
         self._add_extra_conditions()
         self.decoder = Decoder(n_mels, self.conditioner.out_dim, reduction_factor, prenet_dims,
                                prenet_dropout, attn_rnn_dim, decoder_rnn_dim, attn_dim,
-                               loc_channels, loc_kernel, rnn_dropout)
+                               loc_channels, loc_kernel, rnn_dropout, context_feedback)
         self.postnet = Postnet(n_mels, postnet_layers, postnet_channels, postnet_kernel, postnet_dropout)
 
     # -- hooks for subclasses (GST) ------------------------------------------------------
@@ -128,15 +129,27 @@ class Tacotron2(nn.Module):
         vecs.update(self._extra_vectors(mels, mel_lens, style))
         return self.conditioner(enc, vecs)
 
+    def _teacher_style(self, mels, mel_lens):
+        """The style vector of a training batch (None: this model has none)."""
+        return None
+
+    def _extra_losses(self, out: dict, batch: dict) -> dict:
+        """Further loss terms ``{name: (weight, value)}`` of a subclass."""
+        return {}
+
     def forward(self, tokens, token_lens, mels, mel_lens, speakers=None, emotions=None) -> dict:
         """Teacher-forced pass on a padded batch (mels (B, T, n_mels), T a multiple of r)."""
-        memory = self.encode(tokens, token_lens, speakers, emotions, mels, mel_lens)
+        style = self._teacher_style(mels, mel_lens)
+        memory = self.encode(tokens, token_lens, speakers, emotions, mels, mel_lens, style=style)
         mask = length_mask(token_lens, tokens.size(1))
         mel_before, stop_logits, align = self.decoder(memory, mask, mels)
         out_mask = length_mask(mel_lens, mels.size(1))
         mel_after = mel_before + self.postnet(mel_before, out_mask)
-        return {"mel_before": mel_before, "mel_after": mel_after, "stop_logits": stop_logits,
-                "alignments": align}
+        out = {"mel_before": mel_before, "mel_after": mel_after, "stop_logits": stop_logits,
+               "alignments": align}
+        if style is not None:
+            out["style"] = style
+        return out
 
     def guided_attn_scale(self, step: int) -> float:
         if not self.guided_attn_halflife:
@@ -153,7 +166,11 @@ class Tacotron2(nn.Module):
         groups = (mel_lens + self.r - 1) // self.r
         attn = guided_attention_loss(out["alignments"], groups, batch["token_lens"], self.guided_attn_sigma)
         total = mel + stop + self.guided_attn_scale(step) * attn
-        return {"loss": total, "mel": mel, "stop": stop, "attn": attn}
+        terms = {"loss": total, "mel": mel, "stop": stop, "attn": attn}
+        for name, (weight, value) in self._extra_losses(out, batch).items():
+            terms["loss"] = terms["loss"] + weight * value
+            terms[name] = value
+        return terms
 
     @torch.no_grad()
     def inference(self, tokens, speaker=None, emotion=None, style=None, threshold: float = 0.5,
