@@ -45,8 +45,9 @@ def make_workdir(root: Path) -> Path:
 
 def snakemake_cmd(workdir: Path, *targets: str, extra=()) -> list[str]:
     exe = Path(sys.executable).with_name("snakemake")
+    # --config takes every word after it: keep it last
     return [str(exe), "-s", str(REPO / "Snakefile"), "--directory", str(workdir), "--cores", "2",
-            "--config", f"conf_dir={workdir / 'conf'}", *extra, *targets]
+            *targets, *extra, "--config", f"conf_dir={workdir / 'conf'}"]
 
 
 def env() -> dict:
