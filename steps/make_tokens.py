@@ -26,14 +26,13 @@ def main() -> None:
     args = p.parse_args()
     log = _cli.setup_logging(args.log, args.verbose)
 
+    from pytorch_backend.config import check_keys
     from pytorch_backend.errors import ConfigError
     from pytorch_backend.text import TOKENIZERS
     from pytorch_backend.text.build import make_tokens
 
     conf = args.conf
-    for key in conf:
-        if key not in CONF_KEYS:
-            raise ConfigError("--conf", f"unknown key (known keys: {', '.join(sorted(CONF_KEYS))})", key=key)
+    check_keys(conf, dict.fromkeys(CONF_KEYS), "--conf")
     token_type = conf.get("token_type", "phn")
     if token_type not in TOKENIZERS:
         raise ConfigError("--conf", f"token_type must be one of {', '.join(sorted(TOKENIZERS))}, "

@@ -27,13 +27,12 @@ def main() -> None:
     log = _cli.setup_logging(args.log, args.verbose)
 
     from pytorch_backend.data.validate import validate_data_dir
+    from pytorch_backend.config import check_keys
     from pytorch_backend.errors import ConfigError
     from pytorch_backend.utils.fileio import write_text_atomic
 
     conf = args.conf
-    for key in conf:
-        if key not in CONF_KEYS:
-            raise ConfigError("--conf", f"unknown key (known keys: {', '.join(sorted(CONF_KEYS))})", key=key)
+    check_keys(conf, dict.fromkeys(CONF_KEYS), "--conf")
     emotions = conf.get("emotions")
     if not emotions or not isinstance(emotions, list):
         raise ConfigError("--conf", "a non-empty list of emotion labels is required", key="emotions")

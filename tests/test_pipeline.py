@@ -16,12 +16,13 @@ from tests.pipeline_fixtures import edit_conf, make_workdir, planned_rules, snak
 pytestmark = pytest.mark.timeout(900)
 
 TARGET = "exp/espeak_emo_gst/done"
+OTHER_MODEL = "exp/espeak_emo_tacotron2/done"  # a second backend through the same DAG
 
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
     workdir = make_workdir(tmp_path_factory.mktemp("pipeline"))
-    snakemake(workdir, TARGET)
+    snakemake(workdir, TARGET, OTHER_MODEL)
     return workdir
 
 
@@ -44,6 +45,10 @@ def declared_outputs(workdir: Path) -> list[str]:
 def test_every_declared_output_exists(finished):
     missing = [p for p in declared_outputs(finished) if not (finished / p).exists()]
     assert not missing
+    assert (finished / OTHER_MODEL).exists()
+    summary = json.loads((finished / "exp/espeak_emo_tacotron2/summary.json").read_text())
+    assert summary["exp"] == "espeak_emo_tacotron2"
+    assert summary["vocoders"]["griffin_lim"]
 
 
 def test_outputs_hold_real_results(finished):
