@@ -1,4 +1,5 @@
 # Three entry points of a fresh machine (Python 3.11 + pip): setup, demo, test.
+SHELL := /bin/bash
 PYTHON ?= python3.11
 CORES ?= 2
 

@@ -1,10 +1,14 @@
-# Kaldi habit: `. ./path.sh` activates the project's virtual environment.
-_emotts_root="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")" && pwd)"
+# Kaldi habit: `. ./path.sh` (from the repository root) activates the project's virtual environment.
+if [ -n "${BASH_VERSION:-}" ]; then
+  eval '_emotts_root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"'
+else
+  _emotts_root="$(pwd)"  # POSIX sh has no way to find a sourced file: sourced from the root
+fi
 if [ -f "$_emotts_root/.venv/bin/activate" ]; then
-  # shellcheck disable=SC1091
   . "$_emotts_root/.venv/bin/activate"
 else
   echo "path.sh: no .venv in $_emotts_root; run 'make setup' first" >&2
+  return 1 2>/dev/null || exit 1
 fi
 export PYTHONPATH="$_emotts_root${PYTHONPATH:+:$PYTHONPATH}"
 export MPLBACKEND=Agg
