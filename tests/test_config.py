@@ -54,6 +54,7 @@ def test_unknown_top_level_key_in_corpus_conf(conf_dir):
 
 def test_experiment_override_is_merged_and_checked(conf_dir):
     override = conf_dir / "exp" / "espeak_emo_gst.yaml"
+    override.parent.mkdir(exist_ok=True)
     override.write_text(yaml.safe_dump({"tts": {"train": {"max_steps": 7}}}))
     exp = cfg.resolve_experiment(conf_dir, "espeak_emo", "gst")
     assert exp["tts"]["train"]["max_steps"] == 7
