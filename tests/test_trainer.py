@@ -189,3 +189,27 @@ def test_cli_reports_unknown_model_in_one_line(corpus, tmp_path):
     assert len(errors) == 1
     assert "conf/tts/wavenet9.yaml" in errors[0] and "unknown model 'wavenet9'" in errors[0]
     assert not (tmp_path / "train" / "train.done").exists()
+
+
+def test_conf_edit_retrains_from_scratch_and_keeps_old_checkpoints(corpus, tmp_path):
+    """Snakemake re-runs training when the conf changes: old checkpoints must not be resumed."""
+    out = tmp_path / "train"
+    run(corpus, out)
+    old_steps = [s for s, _ in ckpt.list_checkpoints(out / "checkpoints")]
+    changed = tiny_conf("gst")
+    changed["tts"]["train"]["optimizer"]["lr"] = 5.0e-4
+    info = run(corpus, out, conf=changed)
+    assert info["resumed_from"] is None and info["steps"] == 20
+    stale = [p for p in out.iterdir() if p.name.startswith("stale_")]
+    assert len(stale) == 1
+    assert [s for s, _ in ckpt.list_checkpoints(stale[0] / "checkpoints")] == old_steps
+    assert (stale[0] / "best.pt").is_file()
+
+
+def test_raising_max_steps_continues_training(corpus, tmp_path):
+    out = tmp_path / "train"
+    run(corpus, out)
+    longer = tiny_conf("gst", max_steps=25)
+    info = run(corpus, out, conf=longer)
+    assert info["resumed_from"] == 20 and info["steps"] == 25
+    assert not [p for p in out.iterdir() if p.name.startswith("stale_")]

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from pathlib import Path
 
@@ -18,6 +20,20 @@ from pytorch_backend.tts import build_model
 from pytorch_backend.utils.fileio import write_text_atomic
 
 log = logging.getLogger("emotts.train")
+
+
+# Keys of the train conf that say how long or how visibly to train, not what is trained: a
+# checkpoint written under other values of these is resumed (e.g. max_steps raised = train longer).
+SCHEDULE_ONLY_KEYS = ("max_steps", "max_minutes", "eval_interval", "save_interval", "keep_checkpoints",
+                      "log_interval", "num_threads", "ngpu")
+
+
+def training_fingerprint(conf: dict, tts: dict) -> str:
+    """A hash of everything that defines the trained model; checkpoints of another one are not resumed."""
+    train = {k: v for k, v in tts["train"].items() if k not in SCHEDULE_ONLY_KEYS}
+    what = {"model": tts["model"], "model_conf": tts["model_conf"], "train": train,
+            "emotions": conf.get("emotions"), "feats": conf.get("feats"), "token_type": conf.get("token_type")}
+    return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def tts_conf_of(conf: dict, source="<conf>") -> dict:
@@ -60,6 +76,6 @@ def train_tts(conf: dict, data_root, tokens_dir, dump_dir, out_dir, gpus: int = 
     meta = {"model": tts["model"], "model_conf": tts["model_conf"], "num_tokens": len(tokens),
             "num_speakers": len(speakers), "num_emotions": len(emotions), "n_mels": n_mels,
             "speakers": speakers, "emotions": emotions, "tokens": tokens,
-            "token_type": conf.get("token_type")}
+            "token_type": conf.get("token_type"), "fingerprint": training_fingerprint(conf, tts)}
     trainer = Trainer(model, train_set, dev_set, train_conf, out, device, meta, source)
     return trainer.train(stop_after=stop_after)

@@ -211,11 +211,31 @@ class Trainer:
         state, path = ckpt.load_newest(self.ckpt_dir, map_location=self.device)
         if state is None:
             return False
+        theirs = (state.get("meta") or {}).get("fingerprint")
+        ours = self.meta.get("fingerprint")
+        if ours and theirs != ours:
+            self._set_aside_stale(theirs)
+            return False
         self.load_state_dict(state)
         self.resumed_from = self.step
         log.info("resumed from %s (step %d, epoch %d, batch %d of the epoch)", path, self.step,
                  self.epoch, self.batch_in_epoch)
         return bool(state.get("finished"))
+
+    def _set_aside_stale(self, fingerprint) -> None:
+        """Checkpoints of a different model/conf: move them (and best.pt) aside, never delete them."""
+        stale = self.out / f"stale_{fingerprint or 'unknown'}"
+        n = 0
+        while stale.exists():
+            n += 1
+            stale = self.out / f"stale_{fingerprint or 'unknown'}.{n}"
+        stale.mkdir(parents=True)
+        self.ckpt_dir.rename(stale / self.ckpt_dir.name)
+        if (self.out / "best.pt").is_file():
+            (self.out / "best.pt").rename(stale / "best.pt")
+        self.ckpt_dir.mkdir(parents=True, exist_ok=True)
+        log.warning("checkpoints in %s were trained with another conf; moved to %s, training from "
+                    "scratch", self.ckpt_dir, stale)
 
     def _time_up(self) -> bool:
         return bool(self.max_minutes) and self.train_seconds >= float(self.max_minutes) * 60.0
