@@ -26,6 +26,16 @@ def parser(description: str) -> argparse.ArgumentParser:
     return p
 
 
+def add_model_job_args(p: argparse.ArgumentParser) -> None:
+    """Arguments shared by the stages that run a TTS model (training, decoding)."""
+    p.add_argument("--data-root", required=True, help="data/<corpus>")
+    p.add_argument("--tokens", required=True, help="data/<corpus>/tokens/<type>")
+    p.add_argument("--dump", required=True, help="dump/<corpus>/<feats> (<split>/feats.scp, stats.npz)")
+    p.add_argument("--gpus", type=int, default=0, help="GPUs granted to this job (0: CPU)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: OMP_NUM_THREADS)")
+    p.add_argument("--source", default="<--conf>", help="the conf file named in error messages")
+
+
 def setup_logging(log_file: str | None = None, verbose: bool = False) -> logging.Logger:
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file:

@@ -15,13 +15,8 @@ import _cli  # noqa: E402  (puts the repository on sys.path)
 
 def main():
     p = _cli.parser(__doc__.splitlines()[0])
-    p.add_argument("--data-root", required=True, help="data/<corpus> (holds train/ and dev/)")
-    p.add_argument("--tokens", required=True, help="data/<corpus>/tokens/<type>")
-    p.add_argument("--dump", required=True, help="dump/<corpus>/<feats> (holds <split>/feats.scp, stats.npz)")
+    _cli.add_model_job_args(p)
     p.add_argument("--out", required=True, help="exp/<exp>/train")
-    p.add_argument("--gpus", type=int, default=0, help="GPUs granted to this job (0: CPU)")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: OMP_NUM_THREADS)")
-    p.add_argument("--source", default="<--conf>", help="the conf file named in error messages")
     args = p.parse_args()
     _cli.setup_logging(args.log, args.verbose)
     from pytorch_backend.train.run_tts import train_tts

@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from pytorch_backend.utils.fileio import atomic_path  # noqa: E402
+from pytorch_backend.plots.figure import save_figure  # noqa: E402
 
 
 def plot_attention(alignment, path, title: str = "", tokens: list[str] | None = None) -> None:
@@ -25,7 +25,4 @@ def plot_attention(alignment, path, title: str = "", tokens: list[str] | None = 
         ax.set_yticklabels(tokens, fontsize=5)
     ax.set_title(title, fontsize=9)
     fig.colorbar(im, ax=ax)
-    fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pytorch_backend.utils.fileio import atomic_path
+from pytorch_backend.plots.figure import save_figure
 
 
 def plot_confusion(matrix, labels, path, title: str = "") -> None:
@@ -34,7 +34,4 @@ def plot_confusion(matrix, labels, path, title: str = "") -> None:
                     color="white" if rates[i, j] > 0.5 else "black", fontsize=9)
     if title:
         ax.set_title(title)
-    fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)

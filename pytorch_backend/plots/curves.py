@@ -7,7 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from pytorch_backend.utils.fileio import atomic_path  # noqa: E402
+from pytorch_backend.plots.figure import save_figure  # noqa: E402
 
 
 def plot_curves(history: dict, path, title: str = "") -> None:
@@ -33,7 +33,4 @@ def plot_curves(history: dict, path, title: str = "") -> None:
         ax.legend(fontsize=7)
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=90)
-    plt.close(fig)
+    save_figure(fig, path, dpi=90)

@@ -8,7 +8,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from pytorch_backend.utils.fileio import atomic_path  # noqa: E402
+from pytorch_backend.plots.figure import save_figure  # noqa: E402
 
 
 def plot_mels(mels: list[tuple[str, object]], path, title: str = "") -> None:
@@ -25,7 +25,4 @@ def plot_mels(mels: list[tuple[str, object]], path, title: str = "") -> None:
     axes[-1, 0].set_xlabel("frame")
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pytorch_backend.utils.fileio import atomic_path
+from pytorch_backend.plots.figure import save_figure
 
 
 def plot_ser_curves(history: list[dict], path) -> None:
@@ -26,7 +26,4 @@ def plot_ser_curves(history: list[dict], path) -> None:
     ax_acc.set_ylim(0.0, 1.02)
     ax_acc.grid(alpha=0.3)
     fig.suptitle("emotion classifier training")
-    fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)
