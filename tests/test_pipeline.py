@@ -149,3 +149,25 @@ def test_killed_training_resumes_from_its_checkpoint(finished):
     assert info["steps"] == 40
     assert info["resumed_from"] is not None and info["resumed_from"] >= 10
     assert info["resumed_from"] in saved
+
+
+def test_bad_data_stops_the_dag_naming_file_and_line_and_keeps_outputs(finished):
+    """An empty transcription fails validation with file:line; nothing produced before is lost."""
+    text = finished / "data/espeak_emo/eval/text"
+    original = text.read_text()
+    lines = original.splitlines()
+    utt = lines[1].split()[0]
+    lines[1] = utt + "    "
+    keep = [finished / "exp/espeak_emo_gst/done", finished / "dump/espeak_emo/mel80/eval/feats.scp",
+            finished / "exp/espeak_emo_gst/train/best.pt"]
+    before = {p: p.read_bytes() for p in keep}
+    text.write_text("\n".join(lines) + "\n")
+    try:
+        proc = snakemake(finished, TARGET, check=False)
+    finally:
+        text.write_text(original)
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "data/espeak_emo/eval/text:2" in out and utt in out
+    for path, data in before.items():
+        assert path.read_bytes() == data
