@@ -31,7 +31,15 @@ wildcard_constraints:
     vocoder=r"[A-Za-z0-9_]+",
 
 
-include: "recipes/espeak_emo.smk"
+# every corpus recipe (data-prep rules only) and the rule files of the shared per-corpus models
+for _recipe in sorted((REPO / "recipes").glob("*.smk")):
+
+    include: str(_recipe)
+
+
+for _rules in sorted((REPO / "rules").glob("*.smk")):
+
+    include: str(_rules)
 
 
 rule all:

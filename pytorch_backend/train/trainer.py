@@ -152,8 +152,7 @@ class Trainer:
 
     def _forward_loss(self, batch: dict) -> dict:
         with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
-            out = self.model(batch["tokens"], batch["token_lens"], batch["mels"], batch["mel_lens"],
-                             batch["speakers"], batch["emotions"])
+            out = self.model.forward_batch(batch)
         terms = self.model.compute_loss(out, batch, self.step)
         terms["_out"] = out
         return terms

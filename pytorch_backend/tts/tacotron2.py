@@ -137,6 +137,11 @@ class Tacotron2(nn.Module):
         """Further loss terms ``{name: (weight, value)}`` of a subclass."""
         return {}
 
+    def forward_batch(self, batch: dict) -> dict:
+        """Teacher-forced pass on a collated batch (what the trainer calls)."""
+        return self(batch["tokens"], batch["token_lens"], batch["mels"], batch["mel_lens"],
+                    batch["speakers"], batch["emotions"])
+
     def forward(self, tokens, token_lens, mels, mel_lens, speakers=None, emotions=None) -> dict:
         """Teacher-forced pass on a padded batch (mels (B, T, n_mels), T a multiple of r)."""
         style = self._teacher_style(mels, mel_lens)
