@@ -69,6 +69,9 @@ rule make_feats:
     output:
         scp="dump/{corpus}/{feats}/{split}/feats.scp",
         num_frames="dump/{corpus}/{feats}/{split}/utt2num_frames",
+        # frame-level F0 and log energy (feats conf pitch_energy: true), read by fastspeech2
+        pitch="dump/{corpus}/{feats}/{split}/pitch.scp",
+        energy="dump/{corpus}/{feats}/{split}/energy.scp",
     params:
         conf=lambda wc: as_json(CONFS.feats_conf(wc.feats)),
         pipes=lambda wc: "--allow-pipes" if CONFS.corpus_conf(wc.corpus)["allow_pipes"] else "",

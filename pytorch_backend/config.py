@@ -50,6 +50,10 @@ FEATS_SCHEMA = {
     "trim_top_db": 40.0,
     "trim_pad_ms": 20.0,
     "nj": 2,
+    "pitch_energy": True,  # also dump frame-level F0 (pitch.scp) and log energy (energy.scp)
+    "f0_method": "dio",  # dio (+ stonemask) | harvest (pyworld)
+    "f0_floor": 60.0,  # F0 search range, Hz
+    "f0_ceil": 700.0,
 }
 
 TTS_SCHEMA = {
@@ -73,14 +77,21 @@ TTS_SCHEMA = {
         "amp": True,  # used on CUDA only
         "num_threads": None,  # torch threads on CPU; default: the job's cores
         "max_minutes": None,  # optional wall-clock budget; training stops cleanly when reached
+        "deterministic": False,  # CUDA: deterministic kernels (slower); CPU training is deterministic
     },
     "decode": {
         "split": "eval",
         "threshold": 0.5,
         "maxlenratio": 12.0,  # max output frames per input token
         "minlenratio": 0.0,
-        "style": "emotion_mean",  # emotion_mean | reference
-        "reference_wav": None,
+        # emotion controls (pytorch_backend/tts/controls.py)
+        "emotion": None,  # one label for every utterance (None: each utterance's own)
+        "intensity": 1.0,  # 0..1, interpolation from `neutral` to the emotion
+        "neutral": "neutral",  # the label of intensity 0
+        "mix": FREE,  # {label_a: w, label_b: 1 - w}: a mixture of two emotions ({} or null: none)
+        "style": "emotion_mean",  # latent models: emotion_mean | prior (emo_cvae)
+        "reference_wav": None,  # gst/vae/emo_cvae: take the style of this recording
+        "gst_weights": None,  # gst: manual style-token weights
         "num_attention_plots": 4,
         "seed": 1,
     },
@@ -89,6 +100,7 @@ TTS_SCHEMA = {
 VOCODER_SCHEMA = {
     "name": None,  # registry name in pytorch_backend.vocoders
     "conf": FREE,  # keyword arguments of the vocoder class
+    "train": FREE,  # neural vocoders: training of exp/<corpus>_voc_<name> (vocoders/train.py TRAIN_SCHEMA)
 }
 
 EVAL_SCHEMA = {

@@ -104,6 +104,22 @@ class Dag:
                               key="root")
         return as_json(conf)
 
+    def prep_slice(self, wc) -> str:
+        """What a real corpus's preparation reads (``local/<recipe>/``): not its token type, feats,
+        vocoders or download list, so editing those does not redo the (slow) audio preparation."""
+        conf = self.corpus_conf(wc.corpus)
+        keep = ("name", "recipe", "language", "fs", "emotions", "label_map")
+        out = {k: conf[k] for k in keep}
+        out["root"] = conf["root"] or f"downloads/{wc.corpus}"
+        out["prep"] = {k: v for k, v in (conf["prep"] or {}).items() if k != "download"}
+        return as_json(out)
+
+    def download_slice(self, wc, layout=()) -> str:
+        """What the download rule of a public corpus reads: root, the archive list, the layout."""
+        conf = self.corpus_conf(wc.corpus)
+        return as_json({"name": wc.corpus, "root": conf["root"] or f"downloads/{wc.corpus}",
+                        "download": (conf["prep"] or {}).get("download"), "layout": list(layout)})
+
     def validate_slice(self, wc) -> str:
         conf = self.corpus_conf(wc.corpus)
         return as_json({"emotions": conf["emotions"], "allow_pipes": conf["allow_pipes"]})

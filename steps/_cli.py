@@ -37,12 +37,17 @@ def add_model_job_args(p: argparse.ArgumentParser) -> None:
 
 
 def setup_logging(log_file: str | None = None, verbose: bool = False) -> logging.Logger:
+    """Log to stderr (and ``log_file``). Under torchrun, ranks other than 0 log warnings and
+    errors only, tagged with their rank, so the job log reads like a single process's."""
+    rank = int(os.environ.get("RANK", "0") or 0)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file:
         Path(log_file).parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(log_file, mode="a", encoding="utf-8"))
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    level = logging.DEBUG if verbose else logging.INFO
+    tag = f"[rank {rank}] " if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1 else ""
+    logging.basicConfig(level=level if rank == 0 else max(level, logging.WARNING),
+                        format=f"%(asctime)s %(levelname)s {tag}%(name)s: %(message)s",
                         handlers=handlers, force=True)
     return logging.getLogger("emotts")
 

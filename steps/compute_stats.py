@@ -1,5 +1,9 @@
 #!/usr/bin/env python
-"""Mean/std of the train features: writes stats.npz (mean, std, count).
+"""Mean/std of the train features: writes stats.npz (mean, std, count; pitch_*/energy_* too).
+
+When pitch.scp and energy.scp lie beside feats.scp (dumped by steps/make_feats.py with the feats
+conf's pitch_energy: true), their statistics are added: log-F0 over voiced frames, log energy
+over all frames (see pytorch_backend/feats/stats.py).
 
 Example:
     python steps/compute_stats.py --feats-scp dump/espeak_emo/mel80/train/feats.scp \
@@ -20,9 +24,17 @@ def main() -> None:
     args = p.parse_args()
     logger = _cli.setup_logging(args.log, args.verbose)
 
-    from pytorch_backend.feats.stats import compute_stats, save_stats
+    from pathlib import Path
+
+    from pytorch_backend.feats.stats import PROSODY_KINDS, compute_prosody_stats, compute_stats, save_stats
 
     stats = compute_stats(args.feats_scp)
+    for kind in PROSODY_KINDS:
+        scp = Path(args.feats_scp).parent / f"{kind}.scp"
+        if scp.is_file():
+            stats.update(compute_prosody_stats(scp, kind))
+            logger.info("%s: mean %.4f std %.4f over %d frames", scp, stats[f"{kind}_mean"],
+                        stats[f"{kind}_std"], stats[f"{kind}_count"])
     save_stats(stats, args.out)
     logger.info("wrote %s: %d frames, %d dims, mean of std %.3f", args.out, stats["count"],
                 len(stats["mean"]), float(stats["std"].mean()))

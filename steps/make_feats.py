@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Dump log-mel features of a Kaldi data dir: OUT/feats.scp (+ feats.<j>.ark), utt2num_frames.
+"""Dump log-mel features of a Kaldi data dir: OUT/feats.scp (+ feats.<j>.ark), utt2num_frames
+and (feats conf pitch_energy: true) the frame-level F0 and log energy: OUT/pitch.scp, OUT/energy.scp.
 
 Example:
     python steps/make_feats.py --conf '{"fs": 22050, "n_mels": 80}' \

@@ -48,8 +48,8 @@ def test_gst_emotion_mean_decoding_is_deterministic(trained, tmp_path):
         assert np.array_equal(a[utt], b[utt])
         assert a[utt].shape[1] == N_MELS and a[utt].dtype == np.float32
     assert first["num_utts"] == 6
-    assert first["style"] == {"mode": "emotion_mean",
-                              "train_utts_per_emotion": {e: 8 for e in EMOTIONS}}
+    assert first["controls"]["style"] == "emotion_mean" and first["controls"]["emotion"] == "utt2emo"
+    assert first["train_utts_per_emotion"] == {e: 8 for e in EMOTIONS}
     frames = sum(m.shape[0] for m in a.values())
     assert first["audio_seconds"] == pytest.approx(frames * 64 / 8000, abs=1e-3)
     assert first["wall_seconds"] > 0 and second["audio_seconds"] == first["audio_seconds"]
@@ -81,7 +81,8 @@ def test_gst_styles_differ_by_emotion(trained, tmp_path):
 def test_gst_reference_wav_decoding(trained, tmp_path):
     root, c = trained
     info = run_decode(trained, "gst", tmp_path / "ref", reference_wav=c["ref_wav"])
-    assert info["style"] == {"mode": "reference", "wav": str(c["ref_wav"])}
+    assert info["controls"]["reference_wav"] == str(c["ref_wav"])
+    assert "train_utts_per_emotion" not in info  # no emotion means needed
     assert len(read_scp(tmp_path / "ref")) == 6
 
 
@@ -91,7 +92,7 @@ def test_reference_style_from_conf(trained, tmp_path):
     conf["tts"]["decode"]["reference_wav"] = str(c["ref_wav"])
     info = decode(conf, root / "gst" / "train", c["data_root"], "eval", c["tokens"], c["dump"], tmp_path / "o",
                   progress=False)
-    assert info["style"]["mode"] == "reference"
+    assert info["controls"]["reference_wav"] == str(c["ref_wav"])
 
 
 def test_reference_mode_without_wav_is_config_error(trained, tmp_path):
@@ -112,7 +113,8 @@ def test_reference_mode_without_wav_is_config_error(trained, tmp_path):
 
 def test_tacotron2_uses_emotion_labels(trained, tmp_path):
     info = run_decode(trained, "tacotron2", tmp_path / "t2")
-    assert info["style"] == {"mode": "label"} and info["num_utts"] == 6
+    assert info["controls"]["emotion"] == "utt2emo" and info["num_utts"] == 6
+    assert "train_utts_per_emotion" not in info
 
 
 def test_missing_model_names_best_pt(trained, tmp_path):

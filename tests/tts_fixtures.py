@@ -37,6 +37,13 @@ TINY_MODEL_CONF = {
     # like conf/tts/gst.yaml: no context feedback, semi-supervised style
     "gst": dict(TINY_COMMON, use_speaker=True, gst_tokens=4, gst_heads=2, style_dim=8,
                 ref_channels=[4, 4], ref_gru_dim=8, context_feedback=False, style_emotion_weight=1.0),
+    "vae": dict(TINY_COMMON, use_speaker=True, latent_dim=4, ref_channels=[4, 4], ref_gru_dim=8,
+                context_feedback=False, kl_weight=0.01, kl_anneal_steps=10, kl_floor=0.05,
+                latent_emotion_weight=1.0),
+    "emo_dnn": dict(TINY_COMMON, use_speaker=True, emotion_dim=4, prosody_layers=1, prosody_hidden=8,
+                    prosody_dim=4, prosody_target="attention", prosody_combine="concat"),
+    "emo_cvae": dict(TINY_COMMON, use_speaker=True, latent_dim=2, ref_channels=[4, 4], ref_gru_dim=8,
+                     context_feedback=False, kl_weight=0.01, kl_anneal_steps=10, kl_floor=0.05),
 }
 TINY_TRAIN = {"seed": 3, "max_steps": 20, "batch_frames": 400, "max_batch_size": 8, "bucket_shuffle": True,
               "optimizer": {"name": "adam", "lr": 3.0e-3, "betas": [0.9, 0.999], "eps": 1.0e-6,

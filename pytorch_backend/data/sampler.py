@@ -5,6 +5,10 @@ that ``batch_size * longest_in_batch <= batch_frames`` and ``batch_size <= max_b
 the order of the batches is shuffled with a generator seeded by ``(seed, epoch)``. Batches
 of similar lengths waste little compute on padding, which matters for an autoregressive
 decoder whose cost grows with the longest utterance of the batch.
+
+:class:`DistributedBucketBatchSampler` serves data-parallel training: every rank builds the
+same global batches (same seed and epoch) and takes a disjoint share of each, so N ranks
+together train on exactly the batches one process would.
 """
 
 from __future__ import annotations
@@ -99,3 +103,58 @@ class BucketBatchSampler:
 
     def __len__(self) -> int:
         return len(self.batches())
+
+
+class Shard(list):
+    """One rank's share of a global batch (a list of dataset indices).
+
+    ``global_size`` is the size of the whole batch; ``count`` the number of real items of
+    this share: 0 for a filler share (a batch smaller than the number of ranks leaves some
+    ranks without an utterance; they run one with zero loss weight so that every rank takes
+    part in the gradient all-reduce).
+    """
+
+    def __init__(self, indices, global_size: int, count: int | None = None):
+        super().__init__(indices)
+        self.global_size = int(global_size)
+        self.count = len(self) if count is None else int(count)
+
+    @property
+    def weight(self) -> float:
+        """This share's fraction of the global batch (what its loss is weighted by)."""
+        return self.count / self.global_size if self.global_size else 0.0
+
+
+def shard(batch: list[int], rank: int, world_size: int) -> Shard:
+    """Rank ``rank``'s share of ``batch``: every ``world_size``-th item from position ``rank``.
+
+    Batches are length-sorted, so the strided split gives each rank similar lengths. An
+    empty share becomes a filler (the batch's first item, ``count`` 0).
+    """
+    if not 0 <= rank < world_size:
+        raise ValueError(f"rank {rank} outside a world of {world_size}")
+    part = batch[rank::world_size]
+    if not part:
+        return Shard(batch[:1], len(batch), count=0)
+    return Shard(part, len(batch))
+
+
+class DistributedBucketBatchSampler(BucketBatchSampler):
+    """The global batches of :class:`BucketBatchSampler`, yielding this rank's :class:`Shard`.
+
+    The global batch composition and order do not depend on the number of ranks;
+    ``set_epoch(epoch, start)`` counts global batches, so a checkpoint written by any world
+    size resumes at the same place.
+    """
+
+    def __init__(self, lengths: list[int], batch_frames: int, max_batch_size: int = 64, seed: int = 1,
+                 shuffle: bool = True, rank: int = 0, world_size: int = 1):
+        super().__init__(lengths, batch_frames, max_batch_size, seed, shuffle)
+        if world_size < 1 or not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} outside a world of {world_size}")
+        self.rank = int(rank)
+        self.world_size = int(world_size)
+
+    def __iter__(self):
+        for batch in super().__iter__():
+            yield shard(batch, self.rank, self.world_size)

@@ -16,7 +16,8 @@ def choose_device(gpus: int = 0) -> torch.device:
     """CUDA when it is available and at least one GPU was granted, else CPU."""
     if gpus >= 1 and torch.cuda.is_available():
         if gpus > 1:
-            log.warning("%d GPUs granted; this trainer uses one (cuda:0)", gpus)
+            log.warning("%d GPUs granted to one process: it uses cuda:0 (several GPUs train "
+                        "through torchrun, as the Snakefile launches them)", gpus)
         return torch.device("cuda", 0)
     if gpus >= 1:
         log.warning("--gpus %d but CUDA is not available: training on CPU", gpus)
@@ -28,6 +29,26 @@ def set_threads(threads: int | None = None) -> int:
     n = threads or int(os.environ.get("OMP_NUM_THREADS", "0") or 0) or os.cpu_count() or 1
     torch.set_num_threads(int(n))
     return int(n)
+
+
+def set_deterministic(enabled: bool) -> None:
+    """Deterministic kernels on CUDA (the ``train.deterministic`` conf key).
+
+    Sets ``CUBLAS_WORKSPACE_CONFIG`` (needed by cuBLAS for reproducible GEMMs; it must be in
+    the environment before the first cuBLAS call, so call this before touching the GPU),
+    ``torch.use_deterministic_algorithms`` (warn-only: an op without a deterministic CUDA
+    kernel logs a warning instead of stopping a long run) and the cuDNN flags. CPU kernels
+    used here are deterministic already. Off: torch's defaults (cuDNN benchmarking stays off:
+    with variable-length batches it would re-tune for every new shape).
+    """
+    if enabled:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+    else:
+        torch.use_deterministic_algorithms(False)
+        torch.backends.cudnn.deterministic = False
 
 
 def set_seed(seed: int) -> None:

@@ -14,7 +14,8 @@ from pathlib import Path
 from pytorch_backend.config import TTS_SCHEMA, deep_merge, defaults_of
 from pytorch_backend.data.tts_dataset import TTSDataset, read_speakers, read_token_list
 from pytorch_backend.errors import ConfigError
-from pytorch_backend.train.device import choose_device, set_seed, set_threads
+from pytorch_backend.train import distributed as ddp
+from pytorch_backend.train.device import set_deterministic, set_seed, set_threads
 from pytorch_backend.train.trainer import Trainer
 from pytorch_backend.tts import build_model
 from pytorch_backend.utils.fileio import write_text_atomic
@@ -25,7 +26,7 @@ log = logging.getLogger("emotts.train")
 # Keys of the train conf that say how long or how visibly to train, not what is trained: a
 # checkpoint written under other values of these is resumed (e.g. max_steps raised = train longer).
 SCHEDULE_ONLY_KEYS = ("max_steps", "max_minutes", "eval_interval", "save_interval", "keep_checkpoints",
-                      "log_interval", "num_threads", "ngpu")
+                      "log_interval", "num_threads", "ngpu", "deterministic")
 
 
 def training_fingerprint(conf: dict, tts: dict) -> str:
@@ -61,10 +62,13 @@ def train_tts(conf: dict, data_root, tokens_dir, dump_dir, out_dir, gpus: int = 
     emotions = list(conf.get("emotions") or ["neutral"])
     n_mels = int((conf.get("feats") or {}).get("n_mels", 80))
     nthreads = set_threads(threads or train_conf.get("num_threads"))
-    device = choose_device(gpus)
+    set_deterministic(bool(train_conf.get("deterministic", False)))  # before any CUDA work
+    dist = ddp.setup(gpus)  # torchrun: this rank's device and process group; else choose_device
+    device = dist.device
     tokens = read_token_list(Path(tokens_dir) / "token_list")
     speakers = read_speakers(Path(data_root) / "train" / "utt2spk")
-    write_text_atomic(out / "speakers.txt", "".join(f"{s}\n" for s in speakers))
+    if dist.is_main:
+        write_text_atomic(out / "speakers.txt", "".join(f"{s}\n" for s in speakers))
     train_set = load_split(data_root, tokens_dir, dump_dir, "train", tokens, speakers, emotions, n_mels=n_mels)
     dev_set = load_split(data_root, tokens_dir, dump_dir, "dev", tokens, speakers, emotions, n_mels=n_mels)
     log.info("train %d utts (%d frames), dev %d utts; %d tokens, %d speakers, %d emotions; %d threads",
@@ -77,5 +81,8 @@ def train_tts(conf: dict, data_root, tokens_dir, dump_dir, out_dir, gpus: int = 
             "num_speakers": len(speakers), "num_emotions": len(emotions), "n_mels": n_mels,
             "speakers": speakers, "emotions": emotions, "tokens": tokens,
             "token_type": conf.get("token_type"), "fingerprint": training_fingerprint(conf, tts)}
-    trainer = Trainer(model, train_set, dev_set, train_conf, out, device, meta, source)
-    return trainer.train(stop_after=stop_after)
+    trainer = Trainer(model, train_set, dev_set, train_conf, out, device, meta, source, dist=dist)
+    try:
+        return trainer.train(stop_after=stop_after)
+    finally:
+        ddp.cleanup(dist)

@@ -12,7 +12,16 @@ Output directory layout (``out_dir``)::
     train.done               written last
 
 Resuming restores every piece of state, so a run stopped at step k and resumed ends with the
-same parameters as one that never stopped (on CPU, where kernels are deterministic).
+same parameters as one that never stopped (on CPU, where kernels are deterministic; on CUDA
+with ``deterministic: true``).
+
+Data-parallel training (``dist`` with several ranks, see ``train/distributed.py``): every rank
+builds the same global batches and trains on its share; the training forward runs through
+DistributedDataParallel, each rank's loss is weighted by its share of the global batch so the
+averaged gradient is the global batch's, and the logged loss terms are summed over the ranks.
+Only rank 0 validates and writes files; decisions that depend on files or clocks (resume,
+stop, final outputs) are taken on rank 0 and shared, so the ranks never disagree about when
+to stop. Checkpoints carry every rank's RNG state.
 """
 
 from __future__ import annotations
@@ -27,11 +36,12 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from pytorch_backend.data.sampler import BucketBatchSampler
+from pytorch_backend.data.sampler import BucketBatchSampler, DistributedBucketBatchSampler
 from pytorch_backend.data.tts_dataset import collate
 from pytorch_backend.plots.attention import plot_attention
 from pytorch_backend.plots.curves import plot_curves
 from pytorch_backend.train import checkpoints as ckpt
+from pytorch_backend.train import distributed as ddp
 from pytorch_backend.train.device import get_rng_state, set_rng_state, set_seed
 from pytorch_backend.train.schedulers import LRSchedule, build_optimizer
 from pytorch_backend.utils.fileio import write_text_atomic
@@ -51,11 +61,15 @@ class Trainer:
     """Trains ``model`` (a Tacotron 2 family model) on ``train_set``, validating on ``dev_set``.
 
     ``conf`` is the ``train`` section of a TTS conf; ``meta`` is stored in best.pt so decoding
-    can rebuild the model (name, model_conf, sizes, speakers, emotions, ...).
+    can rebuild the model (name, model_conf, sizes, speakers, emotions, ...). ``dist`` is the
+    process's place in a data-parallel job (None: one process on ``device``).
     """
 
     def __init__(self, model, train_set, dev_set, conf: dict, out_dir, device=None, meta: dict | None = None,
-                 source="<conf>"):
+                 source="<conf>", dist: ddp.DistContext | None = None):
+        self.dist = dist or ddp.DistContext(device=torch.device(device or "cpu"))
+        self.is_main = self.dist.is_main
+        device = self.dist.device if dist is not None else device
         self.model = model
         self.train_set = train_set
         self.dev_set = dev_set
@@ -75,12 +89,15 @@ class Trainer:
         self.use_amp = bool(conf.get("amp", True)) and self.device.type == "cuda"
         self.ckpt_dir = self.out / "checkpoints"
         self.model.to(self.device)
+        # before the optimizer: on CUDA, wrapping swaps BatchNorm modules for SyncBatchNorm ones
+        self.forward_train = ddp.wrap(self.model, self.dist, self.use_amp)
         self.optimizer = build_optimizer(self.model.parameters(), conf["optimizer"], source)
         self.schedule = LRSchedule.from_conf(conf, source)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
-        self.sampler = BucketBatchSampler(train_set.lengths, conf["batch_frames"],
-                                          conf.get("max_batch_size", 64), self.seed,
-                                          shuffle=bool(conf.get("bucket_shuffle", True)))
+        self.sampler = DistributedBucketBatchSampler(train_set.lengths, conf["batch_frames"],
+                                                     conf.get("max_batch_size", 64), self.seed,
+                                                     shuffle=bool(conf.get("bucket_shuffle", True)),
+                                                     rank=self.dist.rank, world_size=self.dist.world_size)
         dev_sampler = BucketBatchSampler(dev_set.lengths, conf["batch_frames"],
                                          conf.get("max_batch_size", 64), self.seed, shuffle=False)
         self.dev_batches = dev_sampler.batches(0)
@@ -99,7 +116,7 @@ class Trainer:
         self.num_params = sum(p.numel() for p in self.model.parameters())
 
     # -- state ---------------------------------------------------------------------------
-    def state_dict(self, finished: bool = False) -> dict:
+    def state_dict(self, finished: bool = False, rng_per_rank: list | None = None) -> dict:
         return {
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -109,6 +126,8 @@ class Trainer:
             "epoch": self.epoch,
             "batch_in_epoch": self.batch_in_epoch,
             "rng": get_rng_state(),
+            "rng_per_rank": rng_per_rank or [],
+            "world_size": self.dist.world_size,
             "history": self.history,
             "best_dev_loss": self.best_dev_loss,
             "best_step": self.best_step,
@@ -129,11 +148,20 @@ class Trainer:
         self.best_dev_loss = state.get("best_dev_loss")
         self.best_step = state.get("best_step")
         self.train_seconds = float(state.get("train_seconds", 0.0))
-        set_rng_state(state["rng"])
+        per_rank = state.get("rng_per_rank") or []
+        if self.dist.rank == 0 or len(per_rank) == self.dist.world_size:
+            set_rng_state(per_rank[self.dist.rank] if per_rank else state["rng"])
+        else:  # written by another number of ranks: a fresh stream per rank, still seeded
+            log.warning("checkpoint of %d rank(s) resumed by %d: rank %d reseeds its RNG",
+                        max(1, len(per_rank)), self.dist.world_size, self.dist.rank)
+            set_seed(self.seed + 1000003 * self.dist.rank + self.step)
 
     def save_checkpoint(self, finished: bool = False) -> None:
-        ckpt.save_atomic(self.state_dict(finished), ckpt.checkpoint_path(self.ckpt_dir, self.step))
-        ckpt.prune(self.ckpt_dir, self.keep)
+        """Rank 0 writes the checkpoint (every rank must call this: it gathers the RNG states)."""
+        rngs = ddp.gather_object(get_rng_state(), self.dist) if self.dist.distributed else None
+        if self.is_main:
+            ckpt.save_atomic(self.state_dict(finished, rngs), ckpt.checkpoint_path(self.ckpt_dir, self.step))
+            ckpt.prune(self.ckpt_dir, self.keep)
 
     def save_best(self) -> None:
         meta = dict(self.meta, step=self.step, dev_loss=self.best_dev_loss)
@@ -142,7 +170,8 @@ class Trainer:
     def summary(self) -> dict:
         return {"num_params": self.num_params, "train_seconds": round(self.train_seconds, 2),
                 "steps": self.step, "best_dev_loss": self.best_dev_loss, "best_step": self.best_step,
-                "seed": self.seed, "device": str(self.device), "resumed_from": self.resumed_from,
+                "seed": self.seed, "device": str(self.device), "world_size": self.dist.world_size,
+                "resumed_from": self.resumed_from,
                 "last_dev": self.history["dev"][-1] if self.history["dev"] else None,
                 "last_train": self.history["train"][-1] if self.history["train"] else None}
 
@@ -151,6 +180,7 @@ class Trainer:
         return {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
 
     def _forward_loss(self, batch: dict) -> dict:
+        """Loss terms and the model output (``_out``) through the bare model (validation)."""
         with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
             out = self.model.forward_batch(batch)
         terms = self.model.compute_loss(out, batch, self.step)
@@ -158,14 +188,25 @@ class Trainer:
         return terms
 
     def train_step(self, indices: list[int]) -> dict:
+        """One optimizer step on ``indices`` (this rank's :class:`Shard` when distributed)."""
         self.model.train()
         batch = self._to_device(collate([self.train_set[i] for i in indices], self.r))
         lr = self.schedule.apply(self.optimizer, self.step + 1)
-        terms = self._forward_loss(batch)
-        terms.pop("_out")
+        terms = dict(self.forward_train(batch, self.step))
         loss = terms["loss"]
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"non-finite loss at step {self.step + 1}: {loss.item()}")
+        if self.dist.distributed:
+            # DDP averages gradients over the ranks: weight each rank's loss by its share of the
+            # global batch (x world size) so the average is the global batch's gradient
+            weight = float(getattr(indices, "weight", 1.0 / self.dist.world_size))
+            names = list(terms)
+            sums = ddp.all_reduce_sum([float(terms[k].detach()) * weight if weight else 0.0
+                                       for k in names], self.dist)
+            reported = dict(zip(names, sums))
+            loss = loss * (weight * self.dist.world_size)
+        else:
+            reported = {k: float(v.detach()) for k, v in terms.items()}
+        if not math.isfinite(reported["loss"]):
+            raise FloatingPointError(f"non-finite loss at step {self.step + 1}: {reported['loss']}")
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         if self.grad_clip:
@@ -173,9 +214,8 @@ class Trainer:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), float(self.grad_clip))
         self.scaler.step(self.optimizer)
         self.scaler.update()
-        out = {k: float(v.detach()) for k, v in terms.items()}
-        out["lr"] = lr
-        return out
+        reported["lr"] = lr
+        return reported
 
     # -- validation ------------------------------------------------------------------------
     @torch.no_grad()
@@ -206,14 +246,25 @@ class Trainer:
 
     # -- main loop -------------------------------------------------------------------------
     def resume(self) -> bool:
-        """Load the newest loadable checkpoint; True when it was written at the end of a run."""
-        state, path = ckpt.load_newest(self.ckpt_dir, map_location=self.device)
+        """Load the newest loadable checkpoint; True when it was written at the end of a run.
+
+        Rank 0 chooses the checkpoint (or sets stale ones aside); the other ranks load the same file.
+        """
+        state = path = None
+        if self.is_main:
+            state, path = ckpt.load_newest(self.ckpt_dir, map_location=self.device)
+            if state is not None:
+                theirs = (state.get("meta") or {}).get("fingerprint")
+                ours = self.meta.get("fingerprint")
+                if ours and theirs != ours:
+                    self._set_aside_stale(theirs)
+                    state = path = None
+        if self.dist.distributed:
+            path = ddp.broadcast_object(None if path is None else str(path), self.dist)
+            if path is not None and not self.is_main:
+                state = ckpt.load_checkpoint(path, map_location=self.device)
+            path = None if path is None else Path(path)
         if state is None:
-            return False
-        theirs = (state.get("meta") or {}).get("fingerprint")
-        ours = self.meta.get("fingerprint")
-        if ours and theirs != ours:
-            self._set_aside_stale(theirs)
             return False
         self.load_state_dict(state)
         self.resumed_from = self.step
@@ -239,30 +290,45 @@ class Trainer:
     def _time_up(self) -> bool:
         return bool(self.max_minutes) and self.train_seconds >= float(self.max_minutes) * 60.0
 
+    def _agree(self, flag: bool) -> bool:
+        """True on every rank when it is true on any (clocks differ between ranks)."""
+        if not self.dist.distributed:
+            return flag
+        return ddp.all_reduce_sum([1.0 if flag else 0.0], self.dist)[0] > 0
+
     def train(self, stop_after: int | None = None) -> dict:
         """Train until ``max_steps`` (or ``max_minutes``); returns the summary.
 
         ``stop_after`` stops (like a kill) after that many steps of this call, without the
         final outputs: used to test resuming.
         """
-        self.out.mkdir(parents=True, exist_ok=True)
+        if self.is_main:
+            self.out.mkdir(parents=True, exist_ok=True)
         done_marker = self.out / "train.done"
-        set_seed(self.seed)
+        # rank 0 draws the single-process stream; other ranks their own (dropout differs per rank)
+        set_seed(self.seed + 1000003 * self.dist.rank)
         finished = self.resume() and (self.step >= self.max_steps or self._time_up())
-        if finished and done_marker.is_file() and (self.out / "best.pt").is_file():
+        action = "train"
+        if self.is_main:
+            if finished and done_marker.is_file() and (self.out / "best.pt").is_file():
+                action = "done"
+            else:
+                done_marker.unlink(missing_ok=True)
+                if finished or self._time_up():  # e.g. the checkpoint says done but outputs are missing
+                    action = "finish"
+        action = ddp.broadcast_object(action, self.dist)
+        if action == "done":
             log.info("training already finished at step %d; nothing to do", self.step)
             return self.summary()
-        done_marker.unlink(missing_ok=True)
-        if finished:  # the checkpoint says done but the final outputs are missing
-            return self._finish(evaluated=False)
-        if self._time_up():
+        if action == "finish":
             return self._finish(evaluated=False)
         log.info("training %s parameters on %s from step %d to %d", f"{self.num_params:,}", self.device,
                  self.step, self.max_steps)
         self.sampler.set_epoch(self.epoch, self.batch_in_epoch)
         interactive = sys.stderr.isatty()
         bar = tqdm(total=self.max_steps, initial=self.step, desc="train", unit="step",
-                   mininterval=1.0 if interactive else 30.0, file=sys.stderr, dynamic_ncols=True)
+                   mininterval=1.0 if interactive else 30.0, file=sys.stderr, dynamic_ncols=True,
+                   disable=not self.is_main)
         window: dict[str, float] = {}
         window_n = 0
         window_t0 = time.time()
@@ -291,7 +357,7 @@ class Trainer:
                     window, window_n, window_t0 = {}, 0, time.time()
                 self.train_seconds += time.time() - t_last
                 t_last = time.time()
-                stop = (self.step >= self.max_steps or self._time_up()
+                stop = (self.step >= self.max_steps or self._agree(self._time_up())
                         or (stop_after is not None and steps_this_call >= stop_after))
                 if self.step % self.eval_interval == 0 or (stop and stop_after is None):
                     self._validate()
@@ -313,6 +379,9 @@ class Trainer:
         return self._finish(evaluated)
 
     def _validate(self) -> None:
+        """Dev losses, best.pt and curves (rank 0 only; other ranks return at once)."""
+        if not self.is_main:
+            return
         terms = self.evaluate()
         score = dev_score(terms)
         row = {"step": self.step, **{k: round(v, 5) for k, v in terms.items()}}
@@ -327,14 +396,19 @@ class Trainer:
                  " ".join(f"{k} {v:.4f}" for k, v in terms.items()), score, " (best)" if improved else "")
 
     def _finish(self, evaluated: bool) -> dict:
-        if not evaluated or not (self.out / "best.pt").is_file():
+        need = self.is_main and (not evaluated or not (self.out / "best.pt").is_file())
+        if self._agree(need):
             self._validate()
             self.save_checkpoint(finished=True)
-        plot_curves(self.history, self.out / "curves.png", title=self.out.parent.name)
         summary = self.summary()
+        if not self.is_main:
+            ddp.barrier(self.dist)  # rank 0 writes the final outputs
+            return summary
+        plot_curves(self.history, self.out / "curves.png", title=self.out.parent.name)
         write_text_atomic(self.out / "train.json", json.dumps(summary, indent=2) + "\n")
         write_text_atomic(self.out / "train.done", f"steps {self.step}\n")
         log.info("training finished: %d steps, %.1f s, best dev %.4f at step %s", self.step,
                  self.train_seconds, self.best_dev_loss if self.best_dev_loss is not None else math.nan,
                  self.best_step)
+        ddp.barrier(self.dist)
         return summary

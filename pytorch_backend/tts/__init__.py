@@ -5,10 +5,16 @@ from __future__ import annotations
 import inspect
 
 from pytorch_backend.errors import ConfigError
+from pytorch_backend.tts.emo_cvae import CVAETacotron2
+from pytorch_backend.tts.emo_dnn import EmotionDNNTacotron2
+from pytorch_backend.tts.fastspeech2 import FastSpeech2
 from pytorch_backend.tts.gst import GSTTacotron2
 from pytorch_backend.tts.tacotron2 import Tacotron2
+from pytorch_backend.tts.vae import VAETacotron2
 
-MODELS = {"tacotron2": Tacotron2, "gst": GSTTacotron2}
+MODELS = {"tacotron2": Tacotron2, "gst": GSTTacotron2, "vae": VAETacotron2, "emo_dnn": EmotionDNNTacotron2,
+          "emo_cvae": CVAETacotron2}
+MODELS["fastspeech2"] = FastSpeech2
 
 # arguments that come from the data, never from model_conf
 DATA_ARGS = ("num_tokens", "num_speakers", "num_emotions", "n_mels")

@@ -14,6 +14,10 @@ only (not the previous attention context), so it too runs as one fused call over
 sequence and the step-by-step loop is reduced to the attention itself. The location features
 (previous and cumulative weights) still tell the attention where it is.
 
+An optional per-utterance condition vector (``cond_dim`` > 0, e.g. an emotion prosody vector)
+enters the decoder itself: ``cond_mode: concat`` appends it to the decoder LSTM's input at every
+step, ``add`` adds its projection to the prenet output (the autoregressive input).
+
 Inference runs the same weights step by step; fed its own predictions as teacher-forcing
 targets, training-mode decoding reproduces it exactly (tests check this).
 """
@@ -60,8 +64,15 @@ class Decoder(nn.Module):
     def __init__(self, n_mels: int, memory_dim: int, reduction_factor: int = 3,
                  prenet_dims=(256, 256), prenet_dropout: float = 0.5, attn_rnn_dim: int = 512,
                  decoder_rnn_dim: int = 512, attn_dim: int = 128, loc_channels: int = 32,
-                 loc_kernel: int = 31, rnn_dropout: float = 0.1, context_feedback: bool = True):
+                 loc_kernel: int = 31, rnn_dropout: float = 0.1, context_feedback: bool = True,
+                 cond_dim: int = 0, cond_mode: str = "concat"):
         super().__init__()
+        if cond_mode not in ("concat", "add"):
+            raise ValueError(f"decoder condition mode must be concat or add, got '{cond_mode}'")
+        self.cond_dim = cond_dim
+        self.cond_mode = cond_mode
+        self.cond_proj = nn.Linear(cond_dim, prenet_dims[-1]) if cond_dim and cond_mode == "add" else None
+        dec_cond = cond_dim if cond_mode == "concat" else 0
         self.n_mels = n_mels
         self.r = reduction_factor
         self.memory_dim = memory_dim
@@ -74,7 +85,7 @@ class Decoder(nn.Module):
             self.attn_rnn = nn.LSTM(self.prenet.out_dim, attn_rnn_dim, batch_first=True)
         self.attention = LocationSensitiveAttention(attn_rnn_dim, memory_dim, attn_dim,
                                                     loc_channels, loc_kernel)
-        self.dec_rnn = nn.LSTM(attn_rnn_dim + memory_dim, decoder_rnn_dim, batch_first=True)
+        self.dec_rnn = nn.LSTM(attn_rnn_dim + memory_dim + dec_cond, decoder_rnn_dim, batch_first=True)
         self.mel_proj = nn.Linear(decoder_rnn_dim + memory_dim, n_mels * reduction_factor)
         self.stop_proj = nn.Linear(decoder_rnn_dim + memory_dim, 1)
         self.rnn_dropout = rnn_dropout
@@ -85,6 +96,24 @@ class Decoder(nn.Module):
     def _project(self, dec_out, contexts):
         out = torch.cat([dec_out, contexts], -1)
         return self.mel_proj(out), self.stop_proj(out).squeeze(-1)
+
+    def _prenet(self, frames, cond):
+        """Prenet output of the autoregressive input, plus the projected condition (``add``)."""
+        out = self.prenet(frames)
+        if self.cond_proj is not None:
+            proj = self.cond_proj(cond)
+            out = out + (proj.unsqueeze(1) if out.dim() == 3 else proj)
+        return out
+
+    def _dec_input(self, hs, contexts, cond):
+        parts = [hs, contexts]
+        if self.cond_dim and self.cond_mode == "concat":
+            parts.append(cond.unsqueeze(1).expand(-1, hs.size(1), -1) if hs.dim() == 3 else cond)
+        return torch.cat(parts, -1)
+
+    def _check_cond(self, cond):
+        if self.cond_dim and cond is None:
+            raise ValueError("this decoder is conditioned: pass its condition vector")
 
     def _inputs(self, mels):
         """Teacher-forcing inputs: step g reads the last frame of group g-1 (zeros for g = 0)."""
@@ -127,24 +156,27 @@ class Decoder(nn.Module):
             aligns.append(weights)
         return hs, torch.stack(contexts, 1), torch.stack(aligns, 1)
 
-    def forward(self, memory, memory_mask, mels):
+    def forward(self, memory, memory_mask, mels, cond=None):
         """Teacher-forced decoding.
 
-        memory (B, N, D), memory_mask (B, N), mels (B, T, n_mels) with T a multiple of r.
+        memory (B, N, D), memory_mask (B, N), mels (B, T, n_mels) with T a multiple of r,
+        cond (B, cond_dim) when the decoder is conditioned.
         Returns mel (B, T, n_mels), stop logits (B, T/r), alignments (B, T/r, N).
         """
         b, t, _ = mels.shape
         if t % self.r:
             raise ValueError(f"target length {t} is not a multiple of the reduction factor {self.r}")
-        prenet_out = self.prenet(self._inputs(mels))
+        self._check_cond(cond)
+        prenet_out = self._prenet(self._inputs(mels), cond)
         attend = self._attend_with_feedback if self.context_feedback else self._attend_without_feedback
         hs, contexts, align = attend(prenet_out, memory, memory_mask)
-        dec_out = self._drop(self.dec_rnn(torch.cat([hs, contexts], -1))[0])
+        dec_out = self._drop(self.dec_rnn(self._dec_input(hs, contexts, cond))[0])
         mel, stop = self._project(dec_out, contexts)
         return mel.reshape(b, t, self.n_mels), stop, align
 
     @torch.no_grad()
-    def inference(self, memory, threshold: float = 0.5, max_steps: int = 1000, min_steps: int = 0):
+    def inference(self, memory, threshold: float = 0.5, max_steps: int = 1000, min_steps: int = 0,
+                  cond=None):
         """Free-running decoding of one utterance (B = 1).
 
         Stops after the first step whose stop probability exceeds ``threshold`` (not before
@@ -153,6 +185,7 @@ class Decoder(nn.Module):
         """
         if memory.size(0) != 1:
             raise ValueError("inference decodes one utterance at a time")
+        self._check_cond(cond)
         n = memory.size(1)
         mask = torch.ones(1, n, dtype=torch.bool, device=memory.device)
         processed = self.attention.process_memory(memory)
@@ -165,7 +198,7 @@ class Decoder(nn.Module):
         cum = torch.zeros_like(weights)
         outs, probs, aligns = [], [], []
         for g in range(max(1, max_steps)):
-            p = self.prenet(frame)
+            p = self._prenet(frame, cond)
             if self.context_feedback:
                 h, c = self.attn_cell(self.attn_cell.input_gates(p), context, h, c)
             else:
@@ -173,7 +206,7 @@ class Decoder(nn.Module):
                 h = out[:, 0]
             context, weights = self.attention(h, memory, processed, weights, cum, mask)
             cum = cum + weights
-            dec_out, dec_state = self.dec_rnn(torch.cat([h, context], -1).unsqueeze(1), dec_state)
+            dec_out, dec_state = self.dec_rnn(self._dec_input(h, context, cond).unsqueeze(1), dec_state)
             mel, stop = self._project(dec_out[:, 0], context)
             outs.append(mel.view(self.r, self.n_mels))
             aligns.append(weights[0])

@@ -17,44 +17,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence
 
-from pytorch_backend.tts.layers.masks import length_mask
+from pytorch_backend.tts.layers.reference_encoder import ReferenceEncoder
 from pytorch_backend.tts.tacotron2 import Tacotron2
-
-
-class ReferenceEncoder(nn.Module):
-    """(B, T, n_mels) mel -> (B, gru_dim) summary. Each conv halves time and frequency;
-    padded frames are zeroed after every layer and the GRU runs on packed sequences, so the
-    summary of a padded item equals that of the item alone (in eval mode)."""
-
-    def __init__(self, n_mels: int, channels=(32, 32, 64, 64, 128, 128), kernel: int = 3,
-                 gru_dim: int = 128):
-        super().__init__()
-        chans = [1] + list(channels)
-        self.convs = nn.ModuleList(nn.Conv2d(chans[i], chans[i + 1], kernel, stride=2,
-                                             padding=kernel // 2, bias=False)
-                                   for i in range(len(channels)))
-        self.norms = nn.ModuleList(nn.BatchNorm2d(c) for c in channels)
-        freq = n_mels
-        for _ in channels:
-            freq = (freq - 1) // 2 + 1
-        self.gru = nn.GRU(chans[-1] * freq, gru_dim, batch_first=True)
-        self.out_dim = gru_dim
-
-    def forward(self, mels: torch.Tensor, lens: torch.Tensor) -> torch.Tensor:
-        x = mels.unsqueeze(1)  # (B, 1, T, F)
-        lens = lens.clone()
-        x = x * length_mask(lens, x.size(2)).view(x.size(0), 1, -1, 1).to(x.dtype)
-        for conv, norm in zip(self.convs, self.norms):
-            x = F.relu(norm(conv(x)))
-            lens = (lens - 1) // 2 + 1
-            x = x * length_mask(lens, x.size(2)).view(x.size(0), 1, -1, 1).to(x.dtype)
-        b, c, t, f = x.shape
-        x = x.permute(0, 2, 1, 3).reshape(b, t, c * f)
-        packed = pack_padded_sequence(x, lens.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False)
-        _, h = self.gru(packed)
-        return h[-1]
 
 
 class StyleTokenLayer(nn.Module):
@@ -86,6 +51,22 @@ class StyleTokenLayer(nn.Module):
         weights, v = self.attention_weights(query)
         style = torch.einsum("bhn,hnd->bhd", weights, v)
         return style.reshape(query.size(0), -1)
+
+    def values(self) -> torch.Tensor:
+        """(heads, num_tokens, d): what each token contributes to each head's output."""
+        d = self.q.out_features // self.heads
+        return self.v(torch.tanh(self.tokens)).view(-1, self.heads, d).transpose(0, 1)
+
+    def style_from_weights(self, weights) -> torch.Tensor:
+        """Style embedding (style_dim,) from token weights (num_tokens,) or (heads, num_tokens)."""
+        v = self.values()
+        w = torch.as_tensor(weights, dtype=v.dtype, device=v.device)
+        if w.dim() == 1:
+            w = w.unsqueeze(0).expand(self.heads, -1)
+        if tuple(w.shape) != tuple(v.shape[:2]):
+            raise ValueError(f"gst token weights must have shape ({v.size(1)},) or ({self.heads}, {v.size(1)}), "
+                             f"got {tuple(w.shape)}")
+        return torch.einsum("hn,hnd->hd", w, v).reshape(-1)
 
 
 class GSTTacotron2(Tacotron2):
@@ -119,8 +100,18 @@ class GSTTacotron2(Tacotron2):
         """Style embeddings (B, style_dim) of normalized reference mels (B, T, n_mels)."""
         return self.style_tokens(self.ref_encoder(mels, mel_lens))
 
-    def _teacher_style(self, mels, mel_lens):
-        return self.style_embedding(mels, mel_lens)
+    @property
+    def controls(self) -> tuple[str, ...]:
+        return super().controls + ("emotion_mean", "reference", "gst_weights")
+
+    def style_from_token_weights(self, weights) -> torch.Tensor:
+        """The style embedding (style_dim,) of manual token weights: (num_tokens,) shared by all
+        heads or (heads, num_tokens). Weights are used as given (no softmax), so a token can be
+        emphasized beyond the range training produced."""
+        return self.style_tokens.style_from_weights(weights)
+
+    def _teacher_extras(self, mels, mel_lens) -> dict:
+        return {"style": self.style_embedding(mels, mel_lens)}
 
     def _extra_losses(self, out: dict, batch: dict) -> dict:
         if self.style_classifier is None:
@@ -128,7 +119,7 @@ class GSTTacotron2(Tacotron2):
         logits = self.style_classifier(out["style"].float())
         return {"emo": (self.style_emotion_weight, F.cross_entropy(logits, batch["emotions"]))}
 
-    def _extra_vectors(self, mels, mel_lens, style) -> dict:
+    def _extra_vectors(self, mels, mel_lens, style, emotion_weights) -> dict:
         if style is None:
             if mels is None:
                 raise ValueError("a GST model needs a style embedding or a reference mel")

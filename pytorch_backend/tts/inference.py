@@ -1,15 +1,17 @@
 """Decoding a split with a trained model (what ``steps/decode.py`` does, importable).
 
-Each utterance is synthesized with its own speaker and its intended emotion (utt2emo):
-- ``tacotron2``: the emotion label embedding;
-- ``gst``: the mean style embedding of that emotion's TRAIN utterances (``decode.style:
-  emotion_mean``), or the style of one reference wav (``--reference-wav`` /
-  ``decode.reference_wav``) for every utterance.
+Each utterance is synthesized with its own speaker and, by default, its own emotion (utt2emo);
+the ``decode`` conf section (or the command line) may ask for another emotion, an intensity,
+a mixture of two emotions, a reference wav or GST token weights: see
+pytorch_backend/tts/controls.py for how each model receives them. Latent models (gst, vae,
+emo_cvae) take a label through the mean style of that emotion's TRAIN utterances
+(``style: emotion_mean``) or, for emo_cvae, its learned prior mean (``style: prior``).
 
 Output (``out_dir``): ``feats.ark`` + ``feats.scp`` (raw log-mel, the dump's scale; the scp
-holds absolute ark paths and is written last), ``decode.json``, ``plots/`` (attention and
-mel plots of the first ``num_attention_plots`` utterances). Torch is seeded with
-``decode.seed + index`` before each utterance, so decoding twice gives identical arks.
+holds absolute ark paths and is written last), ``utt2emo`` (the emotion each utterance is
+meant to carry: what evaluation scores), ``decode.json``, ``plots/`` (attention and mel plots
+of the first ``num_attention_plots`` utterances). Torch is seeded with ``decode.seed + index``
+before each utterance, so decoding twice gives identical arks.
 """
 
 from __future__ import annotations
@@ -33,12 +35,10 @@ from pytorch_backend.plots.attention import plot_attention
 from pytorch_backend.plots.mel import plot_mels
 from pytorch_backend.train.checkpoints import load_checkpoint
 from pytorch_backend.tts import build_model
+from pytorch_backend.tts.controls import Conditioner, check_supported, controls_from_conf, intended_label
 from pytorch_backend.utils.fileio import write_text_atomic
 
 log = logging.getLogger("emotts.decode")
-
-STYLE_MODES = ("emotion_mean", "reference")
-
 
 def load_trained(model_dir, device="cpu", source="<conf>"):
     """(model in eval mode, metadata) from ``<model_dir>/best.pt``."""
@@ -55,10 +55,6 @@ def load_trained(model_dir, device="cpu", source="<conf>"):
     model.load_state_dict(state["model"])
     model.to(device).eval()
     return model, meta
-
-
-def uses_style(model) -> bool:
-    return hasattr(model, "style_embedding")
 
 
 @torch.no_grad()
@@ -139,55 +135,58 @@ def length_report(decoded: dict[str, int], real: dict[str, int], emotions_of: di
             "per_emotion_median_ratio": {e: float(np.median(v)) for e, v in sorted(per_emo.items())}}
 
 
-def decode_split(model, meta: dict, dataset: TTSDataset, out_dir, decode_conf: dict, styles=None,
-                 style_record: dict | None = None, hop_length: int = 256, fs: int = 22050,
+def decode_split(model, meta: dict, dataset: TTSDataset, out_dir, decode_conf: dict, condition,
+                 record_extra: dict | None = None, hop_length: int = 256, fs: int = 22050,
                  real: dict[str, int] | None = None, device="cpu", progress: bool = True) -> dict:
-    """Synthesize every utterance of ``dataset``; write ark/scp, plots and decode.json.
+    """Synthesize every utterance of ``dataset``; write ark/scp, utt2emo, plots and decode.json.
 
-    ``styles`` is None (label-conditioned model), a (num_emotions, D) tensor of per-emotion
-    styles, or a (D,) tensor used for every utterance.
+    ``condition`` is a pytorch_backend.tts.controls.Conditioner: own emotion id -> the model's
+    ``emotion_weights``/``style`` inputs.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model.eval()
-    log.info("decoding %d utterances into %s (style: %s)", len(dataset), out, (style_record or {}).get("mode", "label"))
+    controls = condition.controls
+    log.info("decoding %d utterances into %s (controls: %s)", len(dataset), out, controls.record())
     seed = int(decode_conf.get("seed", 1))
     nplots = int(decode_conf.get("num_attention_plots", 0) or 0)
+    threshold = float(decode_conf.get("threshold", 0.5))
     emotions = meta["emotions"]
     mats: dict[str, np.ndarray] = {}
     lengths: dict[str, int] = {}
+    intended: dict[str, str] = {}
     stopped = 0
     t0 = time.time()
     for index in tqdm(range(len(dataset)), desc="decode", unit="utt", disable=not progress):
         item = dataset[index]
-        style = None
-        if styles is not None:
-            style = styles[item["emotion"]] if styles.dim() == 2 else styles
         torch.manual_seed(seed + index)
-        res = model.inference(item["tokens"], speaker=item["speaker"], emotion=item["emotion"], style=style,
-                              threshold=float(decode_conf.get("threshold", 0.5)),
-                              maxlenratio=float(decode_conf.get("maxlenratio", 12.0)),
+        res = model.inference(item["tokens"], speaker=item["speaker"], **condition(item["emotion"]),
+                              threshold=threshold, maxlenratio=float(decode_conf.get("maxlenratio", 12.0)),
                               minlenratio=float(decode_conf.get("minlenratio", 0.0)))
         mel = dataset.denormalize(res["mel"].float().cpu()).numpy().astype(np.float32)
-        mats[item["utt"]] = mel
-        lengths[item["utt"]] = mel.shape[0]
-        stopped += int(res["stop_probs"][-1].item() > float(decode_conf.get("threshold", 0.5)))
+        utt = item["utt"]
+        mats[utt] = mel
+        lengths[utt] = mel.shape[0]
+        intended[utt] = intended_label(item["emotion"], controls, emotions)
+        if res.get("stop_probs") is None or res["stop_probs"][-1].item() > threshold:
+            stopped += 1  # non-autoregressive models always end where their durations say
         if index < nplots:
-            tag = f"{item['utt']} ({emotions[item['emotion']]})"
-            plot_attention(res["alignment"].cpu().numpy(), out / "plots" / f"{item['utt']}_attention.png",
+            tag = f"{utt} ({intended[utt]})"
+            plot_attention(res["alignment"].float().cpu().numpy(), out / "plots" / f"{utt}_attention.png",
                            title=f"{tag}: decode")
             panels = [("decoded", mel)]
             if dataset.feats_scp is not None:
                 panels.append(("real", dataset.denormalize(item["mel"]).numpy()))
-            plot_mels(panels, out / "plots" / f"{item['utt']}_mel.png", title=tag)
+            plot_mels(panels, out / "plots" / f"{utt}_mel.png", title=tag)
     wall = time.time() - t0
+    write_text_atomic(out / "utt2emo", "".join(f"{u} {intended[u]}\n" for u in mats))
     write_ark_scp(out, mats)
     frames = sum(lengths.values())
     emotions_of = {it["utt"]: emotions[it["emotion"]] for it in dataset.items}
     record = {"num_utts": len(mats), "wall_seconds": round(wall, 3),
               "audio_seconds": round(frames * hop_length / fs, 3),
               "rtf": round(wall / max(1e-9, frames * hop_length / fs), 4),
-              "stopped_by_token": stopped, "style": style_record or {"mode": "label"},
+              "stopped_by_token": stopped, "controls": controls.record(), **(record_extra or {}),
               "length_vs_real": length_report(lengths, real or {}, emotions_of)}
     write_text_atomic(out / "decode.json", json.dumps(record, indent=2) + "\n")
     lengths_info = record["length_vs_real"]
@@ -198,9 +197,73 @@ def decode_split(model, meta: dict, dataset: TTSDataset, out_dir, decode_conf: d
     return record
 
 
+class UtteranceSubset:
+    """Some utterances of a TTSDataset, in the given order (what decode_split reads of it)."""
+
+    def __init__(self, dataset: TTSDataset, utts: list[str], source="<dataset>"):
+        index = {u: i for i, u in enumerate(dataset.utts)}
+        missing = [u for u in utts if u not in index]
+        if missing:
+            raise DataError(source, "utterance not in this split", utt=missing[0])
+        self.dataset, self.indices = dataset, [index[u] for u in utts]
+        self.items = [dataset.items[i] for i in self.indices]
+        self.feats_scp = dataset.feats_scp
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> dict:
+        return self.dataset[self.indices[i]]
+
+    def denormalize(self, mel):
+        return self.dataset.denormalize(mel)
+
+
+def build_conditioner(model, meta: dict, controls, data_root, tokens_dir, dump_dir, feats_conf: dict,
+                      mean_t, std_t, device="cpu", progress: bool = True) -> tuple[Conditioner, dict]:
+    """The per-utterance inputs of ``controls`` for ``model`` (emotion means computed when needed)."""
+    from pytorch_backend.train.run_tts import load_split
+
+    emotions = meta["emotions"]
+    means, fixed, record = None, None, {}
+    if model.uses_style():
+        if controls.reference_wav:
+            fixed = reference_style(model, controls.reference_wav, feats_conf, mean_t, std_t, device)
+        elif controls.gst_weights is not None:
+            try:
+                fixed = model.style_from_token_weights(controls.gst_weights).detach().cpu()
+            except ValueError as exc:
+                raise ConfigError("<decode conf>", str(exc), key="decode.gst_weights") from None
+        needs_means = controls.style == "emotion_mean" and (fixed is None or controls.intensity != 1.0)
+        if needs_means:
+            train_set = load_split(data_root, tokens_dir, dump_dir, "train", meta["tokens"], meta["speakers"],
+                                   emotions, n_mels=meta["n_mels"])
+            means, counts = emotion_mean_styles(model, train_set, len(emotions), device=device, progress=progress)
+            missing = [emotions[i] for i, c in enumerate(counts) if c == 0]
+            if missing:
+                log.warning("no train utterances of emotion(s) %s: their style is the zero vector", missing)
+            record["train_utts_per_emotion"] = dict(zip(emotions, counts))
+    return Conditioner(model, controls, emotions, means, fixed), record
+
+
+def resolve_controls(model, meta: dict, dconf: dict, overrides: dict | None, source="<conf>"):
+    """Controls of the decode conf with command-line ``overrides`` (non-None values) applied,
+    checked against what the model supports."""
+    merged = dict(dconf)
+    merged.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    controls = controls_from_conf(merged, meta["emotions"], source)
+    check_supported(model, meta["model"], controls, source)
+    return controls
+
+
 def decode(conf: dict, model_dir, data_root, split: str, tokens_dir, dump_dir, out_dir,
-           reference_wav=None, device="cpu", source="<conf>", progress: bool = True) -> dict:
-    """Load ``best.pt`` from ``model_dir`` and decode ``split`` into ``out_dir``."""
+           reference_wav=None, device="cpu", source="<conf>", progress: bool = True,
+           overrides: dict | None = None, utts: list[str] | None = None) -> dict:
+    """Load ``best.pt`` from ``model_dir`` and decode ``split`` (or only ``utts`` of it) into ``out_dir``.
+
+    ``overrides``: control values from the command line (emotion, intensity, mix, reference_wav,
+    gst_weights, style, neutral) replacing those of the conf's decode section.
+    """
     from pytorch_backend.feats.stats import load_stats
     from pytorch_backend.train.run_tts import load_split, tts_conf_of
 
@@ -211,6 +274,10 @@ def decode(conf: dict, model_dir, data_root, split: str, tokens_dir, dump_dir, o
     if list(conf.get("emotions") or meta["emotions"]) != list(meta["emotions"]):
         raise ConfigError(source, f"emotions {conf.get('emotions')} differ from the trained model's "
                           f"{meta['emotions']}", key="emotions")
+    overrides = dict(overrides or {})
+    if reference_wav:
+        overrides["reference_wav"] = str(reference_wav)
+    controls = resolve_controls(model, meta, dconf, overrides, source)
     tokens, speakers, emotions = meta["tokens"], meta["speakers"], meta["emotions"]
     mean, std = load_stats(Path(dump_dir) / "stats.npz")
     mean_t, std_t = torch.from_numpy(mean), torch.from_numpy(std)
@@ -219,28 +286,10 @@ def decode(conf: dict, model_dir, data_root, split: str, tokens_dir, dump_dir, o
                          with_feats=has_feats, n_mels=meta["n_mels"])
     if not has_feats:
         dataset.mean, dataset.std = mean_t, std_t
-    styles, record = None, {"mode": "label"}
-    reference_wav = reference_wav or dconf.get("reference_wav")
-    if uses_style(model):
-        mode = "reference" if reference_wav else dconf.get("style", "emotion_mean")
-        if mode not in STYLE_MODES:
-            raise ConfigError(source, f"unknown style mode '{mode}' (known: {', '.join(STYLE_MODES)})",
-                              key="decode.style")
-        if mode == "reference":
-            if not reference_wav:
-                raise ConfigError(source, "style 'reference' needs decode.reference_wav or --reference-wav",
-                                  key="decode.reference_wav")
-            styles = reference_style(model, reference_wav, feats_conf, mean_t, std_t, device)
-            record = {"mode": "reference", "wav": str(reference_wav)}
-        else:
-            train_set = load_split(data_root, tokens_dir, dump_dir, "train", tokens, speakers, emotions,
-                                   n_mels=meta["n_mels"])
-            styles, counts = emotion_mean_styles(model, train_set, len(emotions), device=device,
-                                                 progress=progress)
-            missing = [emotions[i] for i, c in enumerate(counts) if c == 0]
-            if missing:
-                log.warning("no train utterances of emotion(s) %s: their style is the zero vector", missing)
-            record = {"mode": "emotion_mean", "train_utts_per_emotion": dict(zip(emotions, counts))}
-    return decode_split(model, meta, dataset, out_dir, dconf, styles, record,
+    if utts is not None:
+        dataset = UtteranceSubset(dataset, utts, Path(tokens_dir) / split / "text_tokens")
+    condition, record = build_conditioner(model, meta, controls, data_root, tokens_dir, dump_dir, feats_conf,
+                                          mean_t, std_t, device, progress)
+    return decode_split(model, meta, dataset, out_dir, dconf, condition, record,
                         hop_length=int(feats_conf.get("hop_length", 256)), fs=int(feats_conf.get("fs", 22050)),
                         real=real_lengths(dump_dir, split), device=device, progress=progress)

@@ -5,7 +5,12 @@ memory -> location-sensitive attention decoder (r frames per step) -> mel + stop
 mel -> residual Postnet -> refined mel
 
 Conditioning vectors are combined with every encoder state, by concatenation
-(``combine: concat``) or by adding a linear projection (``combine: add``).
+(``combine: concat``) or by adding a linear projection (``combine: add``); a subclass may also
+condition the decoder itself (``_decoder_condition``, see emo_dnn).
+
+Emotion labels may be soft: ``emotion_weights`` (B, num_emotions), a probability vector per
+utterance, gives the emotion vector ``weights @ embedding table``; a hard label is its one-hot.
+That is what makes intensity (interpolation from neutral) and mixtures of emotions expressible.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from pytorch_backend.tts.decoder import Decoder
@@ -77,6 +83,7 @@ class Tacotron2(nn.Module):
         if mel_loss not in ("l1", "l1+l2"):
             raise ValueError(f"mel_loss must be l1 or l1+l2, got '{mel_loss}'")
         self.n_mels = n_mels
+        self.num_emotions = num_emotions
         self.r = reduction_factor
         self.mel_loss_kind = mel_loss
         self.stop_pos_weight = stop_pos_weight
@@ -94,44 +101,78 @@ class Tacotron2(nn.Module):
         if use_emotion:
             self.emotion_embed = nn.Embedding(num_emotions, emotion_dim)
             self.conditioner.add_input("emotion", emotion_dim, combine)
+        self.decoder_cond_dim, self.decoder_cond_mode = 0, "concat"
         self._add_extra_conditions()
         self.decoder = Decoder(n_mels, self.conditioner.out_dim, reduction_factor, prenet_dims,
                                prenet_dropout, attn_rnn_dim, decoder_rnn_dim, attn_dim,
-                               loc_channels, loc_kernel, rnn_dropout, context_feedback)
+                               loc_channels, loc_kernel, rnn_dropout, context_feedback,
+                               cond_dim=self.decoder_cond_dim, cond_mode=self.decoder_cond_mode)
         self.postnet = Postnet(n_mels, postnet_layers, postnet_channels, postnet_kernel, postnet_dropout)
 
-    # -- hooks for subclasses (GST) ------------------------------------------------------
-    def _add_extra_conditions(self) -> None:
-        """Register further conditioning inputs with ``self.conditioner``."""
+    # -- what this model can be told at inference (see pytorch_backend/tts/controls.py) ----
+    @property
+    def controls(self) -> tuple[str, ...]:
+        """``label`` (a hard emotion label) and ``soft_label`` (intensity, mixtures) when the
+        emotion embedding is used; subclasses add ``emotion_mean``, ``reference``, ..."""
+        return ("label", "soft_label") if self.emotion_embed is not None else ()
 
-    def _extra_vectors(self, mels, mel_lens, style) -> dict:
+    def uses_labels(self) -> bool:
+        """Whether synthesis takes an emotion (soft) label."""
+        return "label" in self.controls
+
+    def uses_style(self) -> bool:
+        """Whether synthesis takes a style/latent vector (from a reference or emotion means)."""
+        return hasattr(self, "style_embedding")
+
+    # -- hooks for subclasses (GST, VAE, emotion DNN) -------------------------------------
+    def _add_extra_conditions(self) -> None:
+        """Register further conditioning inputs with ``self.conditioner`` (or set
+        ``decoder_cond_dim``/``decoder_cond_mode`` to condition the decoder)."""
+
+    def _extra_vectors(self, mels, mel_lens, style, emotion_weights) -> dict:
         """Conditioning vectors beyond speaker/emotion for a batch."""
         return {}
 
+    def _decoder_condition(self, emotion_weights):
+        """A per-utterance vector (B, decoder_cond_dim) for the decoder, or None."""
+        return None
+
     # -- shared pieces -------------------------------------------------------------------
-    def _vectors(self, batch_size, device, speakers, emotions) -> dict:
+    def emotion_weights_of(self, batch_size, device, emotions=None, emotion_weights=None):
+        """(B, num_emotions) soft labels from given weights or from hard emotion ids (one-hot)."""
+        if emotion_weights is not None:
+            w = torch.as_tensor(emotion_weights, dtype=torch.float32, device=device)
+            return w.view(batch_size, -1)
+        if emotions is None:
+            return None
+        ids = torch.as_tensor(emotions, device=device).view(batch_size)
+        return F.one_hot(ids, self.num_emotions).float()
+
+    def _vectors(self, batch_size, device, speakers, emotion_weights) -> dict:
         vecs = {}
         if self.speaker_embed is not None:
             if speakers is None:
                 raise ValueError("this model uses a speaker embedding: pass speaker ids")
-            vecs["speaker"] = self.speaker_embed(speakers.to(device).view(batch_size))
+            vecs["speaker"] = self.speaker_embed(torch.as_tensor(speakers, device=device).view(batch_size))
         if self.emotion_embed is not None:
-            if emotions is None:
-                raise ValueError("this model uses an emotion embedding: pass emotion ids")
-            vecs["emotion"] = self.emotion_embed(emotions.to(device).view(batch_size))
+            if emotion_weights is None:
+                raise ValueError("this model uses an emotion embedding: pass emotion ids or weights")
+            vecs["emotion"] = emotion_weights @ self.emotion_embed.weight
         return vecs
 
     def encode(self, tokens, token_lens, speakers=None, emotions=None, mels=None, mel_lens=None,
-               style=None) -> torch.Tensor:
+               style=None, emotion_weights=None) -> torch.Tensor:
         """Encoder states combined with all conditioning vectors: the decoder's memory."""
         enc = self.encoder(tokens, token_lens)
-        vecs = self._vectors(tokens.size(0), tokens.device, speakers, emotions)
-        vecs.update(self._extra_vectors(mels, mel_lens, style))
+        weights = self.emotion_weights_of(tokens.size(0), tokens.device, emotions, emotion_weights)
+        vecs = self._vectors(tokens.size(0), tokens.device, speakers, weights)
+        vecs.update(self._extra_vectors(mels, mel_lens, style, weights))
         return self.conditioner(enc, vecs)
 
-    def _teacher_style(self, mels, mel_lens):
-        """The style vector of a training batch (None: this model has none)."""
-        return None
+    def _teacher_extras(self, mels, mel_lens) -> dict:
+        """Reference-derived tensors of a training batch: ``style`` (the conditioning vector)
+        and whatever the loss needs (e.g. ``mu``/``logvar``); empty for label-only models."""
+        return {}
 
     def _extra_losses(self, out: dict, batch: dict) -> dict:
         """Further loss terms ``{name: (weight, value)}`` of a subclass."""
@@ -144,16 +185,16 @@ class Tacotron2(nn.Module):
 
     def forward(self, tokens, token_lens, mels, mel_lens, speakers=None, emotions=None) -> dict:
         """Teacher-forced pass on a padded batch (mels (B, T, n_mels), T a multiple of r)."""
-        style = self._teacher_style(mels, mel_lens)
-        memory = self.encode(tokens, token_lens, speakers, emotions, mels, mel_lens, style=style)
+        extras = self._teacher_extras(mels, mel_lens)
+        memory = self.encode(tokens, token_lens, speakers, emotions, mels, mel_lens, style=extras.get("style"))
         mask = length_mask(token_lens, tokens.size(1))
-        mel_before, stop_logits, align = self.decoder(memory, mask, mels)
+        cond = self._decoder_condition(self.emotion_weights_of(tokens.size(0), tokens.device, emotions))
+        mel_before, stop_logits, align = self.decoder(memory, mask, mels, cond)
         out_mask = length_mask(mel_lens, mels.size(1))
         mel_after = mel_before + self.postnet(mel_before, out_mask)
         out = {"mel_before": mel_before, "mel_after": mel_after, "stop_logits": stop_logits,
                "alignments": align}
-        if style is not None:
-            out["style"] = style
+        out.update(extras)
         return out
 
     def guided_attn_scale(self, step: int) -> float:
@@ -179,9 +220,11 @@ class Tacotron2(nn.Module):
 
     @torch.no_grad()
     def inference(self, tokens, speaker=None, emotion=None, style=None, threshold: float = 0.5,
-                  maxlenratio: float = 12.0, minlenratio: float = 0.0) -> dict:
+                  maxlenratio: float = 12.0, minlenratio: float = 0.0, emotion_weights=None) -> dict:
         """Synthesize one utterance from a 1-D token id tensor.
 
+        ``emotion`` is an emotion id, ``emotion_weights`` a soft label (num_emotions,) used
+        instead of it; ``style`` the style/latent vector of models that have one.
         Returns ``mel`` (T, n_mels) normalized, ``stop_probs`` (T/r,), ``alignment`` (T/r, N).
         """
         tokens = torch.as_tensor(tokens).view(1, -1)
@@ -192,9 +235,11 @@ class Tacotron2(nn.Module):
         emo = None if emotion is None else torch.as_tensor(emotion).view(1)
         if style is not None:
             style = torch.as_tensor(style, dtype=torch.float32, device=device).view(1, -1)
-        memory = self.encode(tokens, lens, spk, emo, style=style)
+        weights = self.emotion_weights_of(1, device, emo, emotion_weights)
+        memory = self.encode(tokens, lens, spk, style=style, emotion_weights=weights)
         max_steps = max(1, math.ceil(maxlenratio * tokens.size(1) / self.r))
         min_steps = int(minlenratio * tokens.size(1) / self.r)
-        mel, probs, align = self.decoder.inference(memory, threshold, max_steps, min_steps)
+        mel, probs, align = self.decoder.inference(memory, threshold, max_steps, min_steps,
+                                                   self._decoder_condition(weights))
         mel = mel + self.postnet(mel.unsqueeze(0)).squeeze(0)
         return {"mel": mel, "stop_probs": probs, "alignment": align}

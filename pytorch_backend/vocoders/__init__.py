@@ -12,8 +12,15 @@ import inspect
 from pytorch_backend.errors import ConfigError
 from pytorch_backend.vocoders.base import Vocoder, VocoderArgError
 from pytorch_backend.vocoders.griffin_lim import GriffinLim
+from pytorch_backend.vocoders.hifigan import HiFiGAN
+from pytorch_backend.vocoders.neural import NeuralVocoder
 
-VOCODERS: dict[str, type[Vocoder]] = {"griffin_lim": GriffinLim}
+# Neural vocoders (NeuralVocoder subclasses) are trained into exp/<corpus>_voc_<conf name>/
+# (vocoders/train.py, steps/train_vocoder.py) and load model.pt from there.
+VOCODERS: dict[str, type[Vocoder]] = {
+    "griffin_lim": GriffinLim,
+    "hifigan": HiFiGAN,
+}
 
 
 def _check_keywords(cls, conf: dict, source) -> None:
@@ -51,4 +58,4 @@ def build_vocoder(name: str, conf: dict | None, feats_conf: dict, source=None, m
         raise ConfigError(source, f"bad vocoder keywords: {exc}", key="conf") from None
 
 
-__all__ = ["VOCODERS", "GriffinLim", "Vocoder", "build_vocoder"]
+__all__ = ["VOCODERS", "GriffinLim", "NeuralVocoder", "Vocoder", "build_vocoder"]

@@ -1,0 +1,35 @@
+"""Held-out dev/eval utterances for corpora without an official split.
+
+Per speaker, utterances are grouped by emotion label, each group is shuffled with the seed, and
+the groups are interleaved (label by label, in C order), so the first ``dev + eval`` utterances
+cover every label of the speaker as evenly as possible; the first ``eval`` go to eval, the next
+``dev`` to dev, the rest to train. The choice depends only on the ids, labels and the seed.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+
+
+def holdout(items, dev: int, eval_: int, seed: int = 1) -> dict[str, str]:
+    """``{key: split}`` for ``items`` = ``[(key, speaker, label)]``."""
+    by_speaker: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for key, speaker, label in items:
+        by_speaker[speaker][label].append(key)
+    out: dict[str, str] = {}
+    for speaker in sorted(by_speaker):
+        rng = random.Random(f"{seed}:{speaker}")
+        groups = []
+        for label in sorted(by_speaker[speaker]):
+            keys = sorted(by_speaker[speaker][label], key=lambda k: k.encode("utf-8"))
+            rng.shuffle(keys)
+            groups.append(keys)
+        order = []
+        while any(groups):
+            for group in groups:
+                if group:
+                    order.append(group.pop(0))
+        for i, key in enumerate(order):
+            out[key] = "eval" if i < eval_ else "dev" if i < eval_ + dev else "train"
+    return out

@@ -1,0 +1,14 @@
+"""Prepare the IEMOCAP corpus into Kaldi data dirs (reader: local/iemocap/corpus.py).
+
+    python -m local.iemocap.prepare --conf '<corpus conf JSON>' --root DIR --data-dir data/<corpus> [--log F]
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+
+from local.common.cli import run  # noqa: E402
+
+if __name__ == "__main__":
+    run("iemocap")

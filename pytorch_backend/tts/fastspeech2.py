@@ -1,0 +1,250 @@
+"""FastSpeech 2 (Ren et al. 2021) with speaker and emotion embeddings and an alignment learned
+inside the model (no external aligner, no teacher model).
+
+    tokens -> embedding -> FFT encoder -> + speaker/emotion vector -> token states h
+    h -> duration predictor (log(1 + frames))
+    h -> pitch predictor (token mean of normalized log-F0)  -> + pitch embedding  -> h'
+    h -> energy predictor (token mean of normalized log energy) -> + energy embedding -> h'
+    h' -> length regulator (expand by durations) -> + speaker/emotion vector -> FFT decoder
+       -> linear -> mel (-> optional residual postnet)
+
+Durations: an :class:`~pytorch_backend.tts.layers.alignment.AlignmentEncoder` attends from the
+target mel frames to the token embeddings (soft attention, trained with the forward-sum / CTC
+loss under a beta-binomial diagonal prior); monotonic alignment search turns it into a hard
+path whose per-token frame counts are (a) the durations the length regulator expands by in
+training, (b) the targets of the duration predictor and (c) the spans over which the frame
+pitch/energy are averaged into token targets. A binarization loss pulls the soft attention
+towards the hard path after ``bin_loss_start`` steps. At inference the predicted durations,
+pitch and energy are used instead.
+
+Emotion: the emotion vector is ``weights @ emotion_embedding.weight`` for a probability vector
+``weights`` over the emotions (a label is its one-hot), so intensity (neutral -> emotion) and
+mixtures of two emotions are expressed by soft labels.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from pytorch_backend.tts.layers.alignment import (AlignmentEncoder, beta_binomial_log_prior, binarization_loss,
+                                                  forward_sum_loss, monotonic_alignment_search)
+from pytorch_backend.tts.layers.masks import length_mask
+from pytorch_backend.tts.layers.prenet import Postnet
+from pytorch_backend.tts.layers.transformer import FFTStack
+from pytorch_backend.tts.layers.variance import (ValueEmbedding, VariancePredictor, durations_to_path, expand,
+                                                 token_average)
+
+
+class FastSpeech2(nn.Module):
+    """FastSpeech 2 with learned alignment. ``num_*``/``n_mels`` come from the data, the rest
+    from ``model_conf`` (conf/tts/fastspeech2.yaml)."""
+
+    r = 1  # one mel frame per output step (the trainer pads mels to a multiple of r)
+    NEEDS_PROSODY = True  # the dataset must load pitch/energy (pitch.scp, energy.scp)
+    CONTROLS = ("label", "soft_label")
+
+    def __init__(self, num_tokens: int, num_speakers: int = 1, num_emotions: int = 1, n_mels: int = 80,
+                 *, dim: int = 128, heads: int = 2, enc_layers: int = 2, dec_layers: int = 2,
+                 ffn_hidden: int = 256, ffn_kernels=(9, 1), dropout: float = 0.1,
+                 use_speaker: bool = True, use_emotion: bool = True, cond_dim: int = 64,
+                 predictor_channels: int = 128, predictor_kernel: int = 3, predictor_dropout: float = 0.2,
+                 value_kernel: int = 3, align_channels: int = 80, align_temperature: float = 5.0e-4,
+                 prior_scaling: float = 1.0, postnet_layers: int = 0, postnet_channels: int = 128,
+                 postnet_kernel: int = 5, mel_loss: str = "l1", duration_weight: float = 1.0,
+                 pitch_weight: float = 1.0, energy_weight: float = 1.0, ctc_weight: float = 1.0,
+                 bin_weight: float = 1.0, bin_loss_start: int = 300, bin_loss_warmup: int = 200,
+                 max_frames_per_token: int = 60):
+        super().__init__()
+        if mel_loss not in ("l1", "l1+l2"):
+            raise ValueError(f"mel_loss must be l1 or l1+l2, got '{mel_loss}'")
+        self.n_mels = n_mels
+        self.num_emotions = num_emotions
+        self.mel_loss_kind = mel_loss
+        self.weights = {"dur": duration_weight, "pitch": pitch_weight, "energy": energy_weight,
+                        "ctc": ctc_weight}
+        self.bin_weight = bin_weight
+        self.bin_loss_start = int(bin_loss_start)
+        self.bin_loss_warmup = int(bin_loss_warmup)
+        self.max_frames_per_token = int(max_frames_per_token)
+        self.embed = nn.Embedding(num_tokens, dim, padding_idx=0)
+        self.encoder = FFTStack(dim, enc_layers, heads, ffn_hidden, ffn_kernels, dropout)
+        self.speaker_embed = nn.Embedding(num_speakers, cond_dim) if use_speaker else None
+        self.emotion_embed = nn.Embedding(num_emotions, cond_dim) if use_emotion else None
+        n_cond = int(use_speaker) + int(use_emotion)
+        self.cond_enc = nn.Linear(n_cond * cond_dim, dim) if n_cond else None
+        self.cond_dec = nn.Linear(n_cond * cond_dim, dim) if n_cond else None
+        self.duration_predictor = VariancePredictor(dim, predictor_channels, predictor_kernel, predictor_dropout)
+        self.pitch_predictor = VariancePredictor(dim, predictor_channels, predictor_kernel, predictor_dropout)
+        self.energy_predictor = VariancePredictor(dim, predictor_channels, predictor_kernel, predictor_dropout)
+        self.pitch_embed = ValueEmbedding(dim, value_kernel)
+        self.energy_embed = ValueEmbedding(dim, value_kernel)
+        self.aligner = AlignmentEncoder(n_mels, dim, align_channels, align_temperature)
+        self.prior_scaling = float(prior_scaling)
+        self.decoder = FFTStack(dim, dec_layers, heads, ffn_hidden, ffn_kernels, dropout)
+        self.mel_out = nn.Linear(dim, n_mels)
+        self.postnet = (Postnet(n_mels, postnet_layers, postnet_channels, postnet_kernel, 0.0)
+                        if postnet_layers else None)
+
+    # -- conditioning ------------------------------------------------------------------------
+    def emotion_vector(self, emotions=None, emotion_weights=None, batch_size: int = 1, device=None):
+        """(B, cond_dim) emotion vectors from ids (B,) or soft labels (B, num_emotions)."""
+        if emotion_weights is None:
+            if emotions is None:
+                raise ValueError("this model uses an emotion embedding: pass emotion ids or emotion_weights")
+            emotion_weights = F.one_hot(torch.as_tensor(emotions, device=device).view(batch_size).long(),
+                                        self.num_emotions).float()
+        w = torch.as_tensor(emotion_weights, dtype=torch.float32, device=device).view(batch_size, -1)
+        if w.size(1) != self.num_emotions:
+            raise ValueError(f"emotion_weights has {w.size(1)} entries, the model has {self.num_emotions} emotions")
+        if bool((w < 0).any()):
+            raise ValueError("emotion_weights must be non-negative (a probability vector)")
+        return w @ self.emotion_embed.weight
+
+    def _conditions(self, batch_size, device, speakers=None, emotions=None, emotion_weights=None):
+        vecs = []
+        if self.speaker_embed is not None:
+            if speakers is None:
+                raise ValueError("this model uses a speaker embedding: pass speaker ids")
+            vecs.append(self.speaker_embed(torch.as_tensor(speakers, device=device).view(batch_size).long()))
+        if self.emotion_embed is not None:
+            vecs.append(self.emotion_vector(emotions, emotion_weights, batch_size, device))
+        return torch.cat(vecs, dim=-1) if vecs else None
+
+    def _encode(self, tokens, token_lens, cond):
+        mask = length_mask(token_lens, tokens.size(1))
+        emb = self.embed(tokens)
+        h = self.encoder(emb, mask)
+        if cond is not None:
+            h = (h + self.cond_enc(cond).unsqueeze(1)) * mask.unsqueeze(-1).to(h.dtype)
+        return emb, h, mask
+
+    def _decode(self, h, path, mel_lens, cond):
+        frames = expand(h, path)
+        mask = length_mask(mel_lens, frames.size(1))
+        if cond is not None:
+            frames = frames + self.cond_dec(cond).unsqueeze(1)
+        frames = frames * mask.unsqueeze(-1).to(frames.dtype)
+        mel = self.mel_out(self.decoder(frames, mask)) * mask.unsqueeze(-1).to(frames.dtype)
+        out = {"mel_before": mel}
+        if self.postnet is not None:
+            out["mel_after"] = (mel + self.postnet(mel, mask)) * mask.unsqueeze(-1).to(mel.dtype)
+        else:
+            out["mel_after"] = mel
+        return out
+
+    # -- training ----------------------------------------------------------------------------
+    def forward_batch(self, batch: dict) -> dict:
+        """Teacher-forced pass on a collated batch (tokens, token_lens, mels, mel_lens, speakers,
+        emotions, pitch, energy)."""
+        if "pitch" not in batch or "energy" not in batch:
+            raise ValueError("fastspeech2 trains on pitch and energy: load the dataset with_prosody=True")
+        return self(batch["tokens"], batch["token_lens"], batch["mels"], batch["mel_lens"],
+                    batch["pitch"], batch["energy"], batch.get("speakers"), batch.get("emotions"))
+
+    def forward(self, tokens, token_lens, mels, mel_lens, pitch, energy, speakers=None, emotions=None) -> dict:
+        b = tokens.size(0)
+        cond = self._conditions(b, tokens.device, speakers, emotions)
+        emb, h, tmask = self._encode(tokens, token_lens, cond)
+        mmask = length_mask(mel_lens, mels.size(1))
+        prior = beta_binomial_log_prior(token_lens, mel_lens, tokens.size(1), mels.size(1), self.prior_scaling)
+        logp, soft = self.aligner(emb, tmask, mels, mmask, prior)
+        hard = monotonic_alignment_search(logp, token_lens, mel_lens)
+        durations = hard.sum(1)  # (B, N), >= 1 on real tokens, sums to mel_lens
+        pitch_tok = token_average(pitch, hard)
+        energy_tok = token_average(energy, hard)
+        log_dur_pred = self.duration_predictor(h, tmask)
+        pitch_pred = self.pitch_predictor(h, tmask)
+        energy_pred = self.energy_predictor(h, tmask)
+        h = h + self.pitch_embed(pitch_tok, tmask) + self.energy_embed(energy_tok, tmask)
+        out = self._decode(h, hard, mel_lens, cond)
+        out.update(alignments=soft, alignments_hard=hard, attn_logprob=logp, durations=durations,
+                   log_dur_pred=log_dur_pred, pitch_pred=pitch_pred, pitch_target=pitch_tok,
+                   energy_pred=energy_pred, energy_target=energy_tok)
+        return out
+
+    def bin_scale(self, step: int) -> float:
+        """Weight of the binarization loss: 0 before ``bin_loss_start``, then a linear ramp."""
+        if step < self.bin_loss_start:
+            return 0.0
+        ramp = 1.0 if self.bin_loss_warmup <= 0 else min(1.0, (step - self.bin_loss_start + 1) / self.bin_loss_warmup)
+        return self.bin_weight * ramp
+
+    def compute_loss(self, out: dict, batch: dict, step: int = 0) -> dict:
+        """Masked loss terms and their weighted sum ``loss``: mel (L1 [+L2]), dur (MSE of
+        log(1 + frames)), pitch/energy (token-level MSE), ctc (forward-sum), bin (binarization)."""
+        mels, mel_lens, token_lens = batch["mels"], batch["mel_lens"], batch["token_lens"]
+        mmask = length_mask(mel_lens, mels.size(1)).unsqueeze(-1).float()
+        denom = mmask.sum() * mels.size(-1)
+
+        def mel_term(pred):
+            diff = (pred.float() - mels) * mmask
+            loss = diff.abs().sum() / denom
+            if self.mel_loss_kind == "l1+l2":
+                loss = loss + diff.pow(2).sum() / denom
+            return loss
+
+        mel = mel_term(out["mel_after"])
+        if self.postnet is not None:
+            mel = mel + mel_term(out["mel_before"])
+        tmask = length_mask(token_lens, batch["tokens"].size(1)).float()
+        ntok = tmask.sum()
+
+        def tok_mse(pred, target):
+            return ((pred.float() - target.float()).pow(2) * tmask).sum() / ntok
+
+        dur = tok_mse(out["log_dur_pred"], torch.log1p(out["durations"]))
+        pitch = tok_mse(out["pitch_pred"], out["pitch_target"])
+        energy = tok_mse(out["energy_pred"], out["energy_target"])
+        ctc = forward_sum_loss(out["attn_logprob"].float(), token_lens, mel_lens)
+        binl = binarization_loss(out["alignments_hard"], out["alignments"].float(), mel_lens)
+        w = self.weights
+        total = (mel + w["dur"] * dur + w["pitch"] * pitch + w["energy"] * energy + w["ctc"] * ctc
+                 + self.bin_scale(step) * binl)
+        return {"loss": total, "mel": mel, "dur": dur, "pitch": pitch, "energy": energy, "ctc": ctc,
+                "bin": binl}
+
+    # -- inference ---------------------------------------------------------------------------
+    @torch.no_grad()
+    def inference(self, tokens, speaker=None, emotion=None, emotion_weights=None, style=None, threshold=None,
+                  maxlenratio=None, minlenratio=None, duration_scale: float = 1.0, pitch_shift: float = 0.0,
+                  energy_scale: float = 1.0, **unused) -> dict:
+        """Synthesize one utterance from a 1-D token id tensor.
+
+        ``emotion`` (an id) or ``emotion_weights`` (a probability vector over the emotions; wins
+        when both are given) choose the emotion. ``duration_scale`` multiplies the predicted
+        durations (> 1: slower); ``pitch_shift`` is added to the predicted normalized log-F0 (units
+        of the train log-F0 standard deviation); ``energy_scale`` multiplies the predicted normalized
+        energy. ``maxlenratio`` caps the total length at that many frames per token (durations
+        shrink proportionally); ``threshold``/``minlenratio`` have no meaning here. Returns ``mel`` (T, n_mels) normalized, ``stop_probs`` None,
+        ``alignment`` (T, N) hard, ``durations`` (N,) and the token-level ``pitch``/``energy``.
+        """
+        if style is not None:
+            raise ValueError("fastspeech2 has no reference encoder: a style vector (reference wav or "
+                             "emotion mean style) is not supported; use an emotion label or soft label")
+        if duration_scale <= 0:
+            raise ValueError(f"duration_scale must be > 0, got {duration_scale}")
+        device = next(self.parameters()).device
+        tokens = torch.as_tensor(tokens).view(1, -1).to(device)
+        lens = torch.tensor([tokens.size(1)], device=device)
+        emo = None if emotion is None else torch.as_tensor(emotion).view(1)
+        cond = self._conditions(1, device, None if speaker is None else torch.as_tensor(speaker).view(1),
+                                emo, emotion_weights)
+        _, h, tmask = self._encode(tokens, lens, cond)
+        log_dur = self.duration_predictor(h, tmask)
+        durations = torch.round(torch.expm1(log_dur) * float(duration_scale))
+        durations = durations.clamp(min=1.0, max=float(self.max_frames_per_token))
+        if maxlenratio:  # at most maxlenratio frames per token in total: shrink proportionally
+            limit = max(tokens.size(1), int(float(maxlenratio) * tokens.size(1)))
+            if float(durations.sum()) > limit:
+                durations = torch.floor(durations * limit / durations.sum()).clamp(min=1.0)
+        durations = durations.long()
+        pitch = self.pitch_predictor(h, tmask) + float(pitch_shift)
+        energy = self.energy_predictor(h, tmask) * float(energy_scale)
+        h = h + self.pitch_embed(pitch, tmask) + self.energy_embed(energy, tmask)
+        path = durations_to_path(durations)
+        mel_lens = durations.sum(1)
+        out = self._decode(h, path, mel_lens, cond)
+        return {"mel": out["mel_after"][0], "stop_probs": None, "alignment": path[0],
+                "durations": durations[0], "pitch": pitch[0], "energy": energy[0]}

@@ -1,0 +1,91 @@
+"""Feed-forward Transformer (FFT) blocks of FastSpeech (Ren et al. 2019): multi-head
+self-attention and a 1-D convolutional feed-forward network, each with a residual connection
+and post-layer-norm.
+
+Padding never leaks into real positions: attention ignores padded keys and every convolution
+sees zeros at padded positions (the input is re-masked before each sub-layer), which is what a
+lone, unpadded sequence sees past its ends. An utterance therefore gets the same outputs alone
+or in a padded batch (in eval mode).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+def sinusoid_table(length: int, dim: int) -> torch.Tensor:
+    """(length, dim) sinusoidal position encodings (Vaswani et al. 2017)."""
+    pos = torch.arange(length, dtype=torch.float32).unsqueeze(1)
+    rate = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))
+    table = torch.zeros(length, dim)
+    table[:, 0::2] = torch.sin(pos * rate)
+    table[:, 1::2] = torch.cos(pos * rate[: dim // 2])
+    return table
+
+
+class ConvFeedForward(nn.Module):
+    """conv(k1) -> ReLU -> dropout -> conv(k2), over time, 'same' zero padding."""
+
+    def __init__(self, dim: int, hidden: int, kernels=(9, 1), dropout: float = 0.1):
+        super().__init__()
+        k1, k2 = (int(k) for k in kernels)
+        if k1 % 2 == 0 or k2 % 2 == 0:
+            raise ValueError(f"feed-forward conv kernels must be odd, got {kernels}")
+        self.conv1 = nn.Conv1d(dim, hidden, k1, padding=k1 // 2)
+        self.conv2 = nn.Conv1d(hidden, dim, k2, padding=k2 // 2)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        m = mask.unsqueeze(1).to(x.dtype)  # (B, 1, T)
+        y = torch.relu(self.conv1(x.transpose(1, 2) * m))
+        y = self.conv2(self.dropout(y) * m)
+        return y.transpose(1, 2)
+
+
+class FFTBlock(nn.Module):
+    """Self-attention + conv feed-forward, each residual and followed by layer norm."""
+
+    def __init__(self, dim: int, heads: int, ffn_hidden: int, ffn_kernels=(9, 1), dropout: float = 0.1):
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"model dim {dim} is not divisible by the {heads} attention heads")
+        self.attn = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
+        self.norm1 = nn.LayerNorm(dim)
+        self.ffn = ConvFeedForward(dim, ffn_hidden, ffn_kernels, dropout)
+        self.norm2 = nn.LayerNorm(dim)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """x (B, T, dim), mask (B, T) True at real positions -> (B, T, dim), zero at padding."""
+        m = mask.unsqueeze(-1).to(x.dtype)
+        x = x * m
+        a, _ = self.attn(x, x, x, key_padding_mask=~mask, need_weights=False)
+        x = self.norm1(x + self.dropout(a)) * m
+        x = self.norm2(x + self.dropout(self.ffn(x, mask))) * m
+        return x
+
+
+class FFTStack(nn.Module):
+    """Sinusoidal positions (scaled by a learned weight) + ``layers`` FFT blocks."""
+
+    def __init__(self, dim: int, layers: int, heads: int, ffn_hidden: int, ffn_kernels=(9, 1),
+                 dropout: float = 0.1):
+        super().__init__()
+        self.dim = dim
+        self.pos_scale = nn.Parameter(torch.ones(1))
+        self.register_buffer("positions", sinusoid_table(1024, dim), persistent=False)
+        self.dropout = nn.Dropout(dropout)
+        self.blocks = nn.ModuleList(FFTBlock(dim, heads, ffn_hidden, ffn_kernels, dropout)
+                                    for _ in range(layers))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        t = x.size(1)
+        if t > self.positions.size(0):
+            self.positions = sinusoid_table(2 * t, self.dim).to(x.device)
+        x = self.dropout(x + self.pos_scale * self.positions[:t].to(x.dtype).unsqueeze(0))
+        for block in self.blocks:
+            x = block(x, mask)
+        return x * mask.unsqueeze(-1).to(x.dtype)
