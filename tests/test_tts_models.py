@@ -38,8 +38,8 @@ def padded_batch(r=2, seed=0):
             "speakers": torch.tensor([0, 1]), "emotions": torch.tensor([2, 0])}
 
 
-def test_registry_names_both_models():
-    assert set(MODELS) == {"tacotron2", "gst"}
+def test_registry_names_the_backends():
+    assert {"tacotron2", "gst", "vae", "emo_dnn", "emo_cvae"} <= set(MODELS)
 
 
 def test_unknown_model_name_is_config_error_naming_file_and_key():
@@ -89,7 +89,10 @@ def test_reference_encoder_ignores_padding():
     assert torch.allclose(both[1], alone[0], atol=1e-6)
 
 
-@pytest.mark.parametrize("name", ["tacotron2", "gst"])
+TACOTRON_FAMILY = ["tacotron2", "gst", "vae", "emo_dnn", "emo_cvae"]
+
+
+@pytest.mark.parametrize("name", TACOTRON_FAMILY)
 def test_forward_shapes_and_loss_ignores_padding(name):
     model = tiny(name).train()
     b = padded_batch()
@@ -213,7 +216,7 @@ def test_gst_needs_a_style_or_reference():
         model.inference(torch.tensor([1, 2, 3]), speaker=0)
 
 
-@pytest.mark.parametrize("name", ["tacotron2", "gst"])
+@pytest.mark.parametrize("name", TACOTRON_FAMILY)
 def test_model_trains_on_tiny_batch(name):
     from tts_fixtures import EMOTIONS, FRAMES_PER_TOKEN, PHONES, SPEAKERS, fake_mel
 

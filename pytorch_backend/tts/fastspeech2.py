@@ -87,6 +87,20 @@ class FastSpeech2(nn.Module):
         self.postnet = (Postnet(n_mels, postnet_layers, postnet_channels, postnet_kernel, 0.0)
                         if postnet_layers else None)
 
+    # -- what this model can be told at inference (see pytorch_backend/tts/controls.py) ------
+    @property
+    def controls(self) -> tuple[str, ...]:
+        """``label`` and ``soft_label`` (intensity, mixtures) when the emotion embedding is used."""
+        return self.CONTROLS if self.emotion_embed is not None else ()
+
+    def uses_labels(self) -> bool:
+        """Whether synthesis takes an emotion (soft) label."""
+        return "label" in self.controls
+
+    def uses_style(self) -> bool:
+        """No reference encoder: synthesis never takes a style vector."""
+        return False
+
     # -- conditioning ------------------------------------------------------------------------
     def emotion_vector(self, emotions=None, emotion_weights=None, batch_size: int = 1, device=None):
         """(B, cond_dim) emotion vectors from ids (B,) or soft labels (B, num_emotions)."""

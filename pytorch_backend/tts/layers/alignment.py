@@ -47,7 +47,9 @@ class AlignmentEncoder(nn.Module):
         (B, T, N); padded tokens get probability 0 and padded frames rows of zeros (soft)."""
         k = self.key((text * text_mask.unsqueeze(-1).to(text.dtype)).transpose(1, 2))  # (B, C, N)
         q = self.query((mels * mel_mask.unsqueeze(-1).to(mels.dtype)).transpose(1, 2))  # (B, C, T)
-        dist = (q.unsqueeze(-1) - k.unsqueeze(2)).pow(2).sum(1)  # (B, T, N)
+        # ||q - k||^2 = ||q||^2 - 2 q.k + ||k||^2, as one batched matmul (B, T, N)
+        dist = (q.pow(2).sum(1).unsqueeze(2) - 2.0 * torch.bmm(q.transpose(1, 2), k)
+                + k.pow(2).sum(1).unsqueeze(1)).clamp(min=0.0)
         scores = -self.temperature * dist
         scores = scores.masked_fill(~text_mask.unsqueeze(1), NEG)
         logp = F.log_softmax(scores, dim=-1)
