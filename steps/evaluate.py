@@ -24,6 +24,8 @@ def main() -> None:
     p.add_argument("--ser-dir", required=True, help="exp/<corpus>_ser (model.pt)")
     p.add_argument("--dump", required=True, help="dump/<corpus>/<feats> (stats.npz)")
     p.add_argument("--out", required=True, help="output dir, e.g. exp/<exp>/eval/<vocoder>/<split>")
+    p.add_argument("--targets", default=None,
+                   help="utt2emo of the intended emotions (decode/<split>/utt2emo; default: the reference's)")
     p.add_argument("--nj", type=int, default=None,
                    help="worker processes for MCD/F0 (default: $OMP_NUM_THREADS, else all cores)")
     p.add_argument("--conf-source", default="conf/eval.yaml", help="the conf file named in config errors")
@@ -37,7 +39,7 @@ def main() -> None:
         if not args.conf.get(key):
             raise ConfigError(args.conf_source, f"the --conf JSON needs '{key}'", key=key)
     evaluate_dir(args.conf, args.synth_wav_scp, args.ref_data_dir, args.ser_dir, args.dump, args.out,
-                 nj=args.nj, conf_source=args.conf_source)
+                 nj=args.nj, conf_source=args.conf_source, targets=args.targets)
 
 
 if __name__ == "__main__":

@@ -44,12 +44,14 @@ def _index_scp(path) -> dict[str, tuple[int, str]]:
     return out
 
 
-def plan_jobs(synth_wav_scp, ref_data_dir, emotions) -> list[UttJob]:
-    """One job per utterance of the reference utt2emo; ids must match the synthesized wav.scp."""
+def plan_jobs(synth_wav_scp, ref_data_dir, emotions, targets=None) -> list[UttJob]:
+    """One job per utterance of the reference utt2emo (or of ``targets``, the utt2emo decode
+    wrote: the emotions it meant); ids must match the synthesized wav.scp."""
     from pytorch_backend.ser.data import read_labels
 
     ref_dir = Path(ref_data_dir)
-    ref_scp, utt2emo = ref_dir / "wav.scp", ref_dir / "utt2emo"
+    ref_scp = ref_dir / "wav.scp"
+    utt2emo = Path(targets) if targets else ref_dir / "utt2emo"
     labels = read_labels(utt2emo, emotions)
     refs, syns = _index_scp(ref_scp), _index_scp(synth_wav_scp)
     wanted = {utt for utt, _ in labels}
@@ -110,7 +112,7 @@ def score_all(jobs: list[UttJob], feats_conf: dict, eval_conf: dict, allow_pipes
 
 
 def evaluate_dir(conf: dict, synth_wav_scp, ref_data_dir, ser_dir, dump, out, nj: int | None = None,
-                 conf_source="conf/eval.yaml", progress: bool = True) -> dict:
+                 conf_source="conf/eval.yaml", progress: bool = True, targets=None) -> dict:
     """Score ``synth_wav_scp`` against ``ref_data_dir``; write ``out`` files; return metrics."""
     from pytorch_backend.feats.stats import load_stats
     from pytorch_backend.plots.confusion import plot_confusion
@@ -137,7 +139,7 @@ def evaluate_dir(conf: dict, synth_wav_scp, ref_data_dir, ser_dir, dump, out, nj
     if mean.shape[-1] != predictor.n_mels:
         raise DataError(Path(dump) / "stats.npz", f"{mean.shape[-1]} bins, the classifier expects {predictor.n_mels}")
 
-    jobs = plan_jobs(synth_wav_scp, ref_data_dir, emotions)
+    jobs = plan_jobs(synth_wav_scp, ref_data_dir, emotions, targets)
     nj = default_nj() if nj is None else nj
     log.info("evaluating %d utterances of %s with %d jobs", len(jobs), synth_wav_scp, nj)
     results = score_all(jobs, feats_conf, eval_conf, bool(conf.get("allow_pipes", False)),

@@ -4,7 +4,9 @@ Reads (all required; a missing file or key is a DataError naming it):
 ``<exp>/train/train.json`` (num_params, train_seconds, steps, best_dev_loss),
 ``<exp>/decode/<split>/decode.json`` and ``<exp>/synth/<voc>/<split>/vocode.json``
 (wall_seconds, audio_seconds), ``<exp>/eval/<voc>/<split>/metrics.json``,
-``<exp>/eval/<voc>/floor/metrics.json`` (unless the floor is off) and ``<ser_dir>/ser.json``.
+``<exp>/eval/<voc>/floor/metrics.json`` (unless the floor is off) and ``<ser_dir>/ser.json``;
+when present, ``<exp>/eval/intensity/intensity.json`` (the intensity check) and
+``<exp>/plots/emotion_space.json`` (the emotion-space map).
 
 Derived numbers:
 * emotion accuracy ratio = accuracy of the classifier on synthesized (or floor) speech /
@@ -97,7 +99,45 @@ def collect(exp_dir, ser_dir, vocoders, split: str = "eval", floor: bool = True)
             floor_metrics = read_json(exp_dir / "eval" / voc / "floor" / "metrics.json", METRIC_KEYS)
             entry["floor"] = metrics_row(floor_metrics, real_acc)
         summary["vocoders"][voc] = entry
+    intensity = exp_dir / "eval" / "intensity" / "intensity.json"
+    if intensity.is_file():
+        summary["intensity"] = read_json(intensity, ("supported",))
+    space = exp_dir / "plots" / "emotion_space.json"
+    if space.is_file():
+        summary["emotion_space"] = {k: v for k, v in read_json(space, ("kind",)).items()
+                                    if k in ("kind", "num_utts", "dim", "silhouette", "pca_explained_variance",
+                                             "plots")}
     return summary
+
+
+def intensity_lines(intensity: dict | None) -> list[str]:
+    """The intensity check as a markdown table (empty when absent)."""
+    if not intensity:
+        return []
+    if not intensity.get("supported"):
+        return ["## Intensity check", "", f"Not supported: {intensity.get('reason', '')}", ""]
+    levels = list(intensity["per_level"])
+    emotions = sorted({e for v in intensity["per_level"].values() for e in v["per_emotion"]})
+    lines = ["## Intensity check", "",
+             f"P(target emotion) from the classifier on {len(intensity['utts'])} eval utterances decoded at "
+             f"each intensity (0 = {intensity['neutral']}), Griffin-Lim; rises with intensity: "
+             f"**{'yes' if intensity['monotonic'] else 'no'}**.", "",
+             "| intensity | mean P(target) | accuracy | " + " | ".join(emotions) + " |",
+             "|---:|---:|---:|" + "---:|" * len(emotions)]
+    for level in levels:
+        row = intensity["per_level"][level]
+        lines.append(f"| {level} | {_num(row['target_prob'])} | {_num(row['accuracy'])} | "
+                     + " | ".join(_num(row["per_emotion"].get(e)) for e in emotions) + " |")
+    return lines + [""]
+
+
+def emotion_space_lines(space: dict | None) -> list[str]:
+    if not space or not space.get("kind"):
+        return []
+    return ["## Emotion space", "",
+            f"{space['kind']} embeddings of {space['num_utts']} train utterances ({space['dim']} dims): "
+            f"silhouette of the emotion labels {_num(space.get('silhouette'))}; maps: "
+            + ", ".join(f"`plots/{p}`" for p in space.get("plots", [])), ""]
 
 
 def _num(value, fmt: str = ".3f") -> str:
@@ -155,6 +195,7 @@ def render_markdown(summary: dict) -> str:
                   f"| {_num(model['best_dev_loss'], '.4f')} | {_num(entry['rtf'], '.4f')} |", "",
                   f"Real-time factor = (decode {summary['decode']['wall_seconds']:.2f} s + vocode "
                   f"{timing['wall_seconds']:.2f} s) / {timing['audio_seconds']:.2f} s of audio.", ""]
+    lines += intensity_lines(summary.get("intensity")) + emotion_space_lines(summary.get("emotion_space"))
     return "\n".join(lines)
 
 

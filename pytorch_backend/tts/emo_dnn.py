@@ -60,6 +60,9 @@ class EmotionDNNTacotron2(Tacotron2):
             raise ValueError("emo_dnn needs an emotion label or soft label")
         return self.prosody_net(emotion_weights @ self.emotion_table.weight)
 
+    def label_embedding(self, emotion_weights):
+        return self.prosody_vector(emotion_weights)
+
     def _extra_vectors(self, mels, mel_lens, style, emotion_weights) -> dict:
         if self._prosody_args["target"] != "attention":
             return {}

@@ -116,6 +116,12 @@ class Tacotron2(nn.Module):
         emotion embedding is used; subclasses add ``emotion_mean``, ``reference``, ..."""
         return ("label", "soft_label") if self.emotion_embed is not None else ()
 
+    def label_embedding(self, emotion_weights):
+        """The emotion vector (B, D) the label path gives soft labels (B, num_emotions)."""
+        if self.emotion_embed is None:
+            raise ValueError("this model has no emotion-label embedding")
+        return emotion_weights @ self.emotion_embed.weight
+
     def uses_labels(self) -> bool:
         """Whether synthesis takes an emotion (soft) label."""
         return "label" in self.controls

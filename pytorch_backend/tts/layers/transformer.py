@@ -52,7 +52,8 @@ class FFTBlock(nn.Module):
         super().__init__()
         if dim % heads:
             raise ValueError(f"model dim {dim} is not divisible by the {heads} attention heads")
-        self.attn = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
+        # no dropout on the attention weights: it would force the slow "math" attention kernel
+        self.attn = nn.MultiheadAttention(dim, heads, dropout=0.0, batch_first=True)
         self.norm1 = nn.LayerNorm(dim)
         self.ffn = ConvFeedForward(dim, ffn_hidden, ffn_kernels, dropout)
         self.norm2 = nn.LayerNorm(dim)

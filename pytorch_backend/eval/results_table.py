@@ -1,0 +1,80 @@
+"""One table across the backends of a corpus (``results/<corpus>.md`` + ``.json``), read from
+each experiment's ``summary.json``: MCD, log-F0 RMSE, emotion accuracy on synthesized speech
+against real speech, whether intensity raises the target emotion's probability, parameters,
+train time and real-time factor. One table per vocoder the experiments share."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pytorch_backend.eval.summary import _duration, _num, _params, read_json
+from pytorch_backend.utils.fileio import write_text_atomic
+
+
+def collect_rows(exp_dirs) -> list[dict]:
+    rows = []
+    for exp_dir in exp_dirs:
+        exp_dir = Path(exp_dir)
+        summary = read_json(exp_dir / "summary.json", ("model", "ser", "vocoders"))
+        rows.append({"exp": summary["exp"], "summary": summary})
+    return rows
+
+
+def intensity_cell(summary: dict) -> str:
+    it = summary.get("intensity")
+    if not it:
+        return "n/a"
+    if not it.get("supported"):
+        return "unsupported"
+    probs = " → ".join(_num(v["target_prob"], ".2f") for v in it["per_level"].values())
+    return f"{probs} ({'rises' if it['monotonic'] else 'not monotonic'})"
+
+
+def render(rows: list[dict], corpus: str) -> tuple[str, dict]:
+    vocoders = sorted({v for r in rows for v in r["summary"]["vocoders"]})
+    real = {r["summary"]["ser"]["real_accuracy"] for r in rows}
+    out = {"corpus": corpus, "experiments": {}}
+    lines = [f"# Results on `{corpus}`: every backend", "",
+             "Written by `snakemake results/{corpus}.md` from each `exp/<exp>/summary.json`. Emotion accuracy is the "
+             "corpus's speech-emotion classifier on the synthesized eval utterances; *ratio* divides it by the "
+             f"classifier's accuracy on the real recordings ({', '.join(_num(a) for a in sorted(real))}). "
+             "RTF = (decode + vocode wall time) / audio time on the machine that ran it.", ""]
+    for voc in vocoders:
+        lines += [f"## Vocoder: {voc}", "",
+                  "| experiment | MCD (dB) | log-F0 RMSE | emotion acc. | ratio to real | P(target) at intensity "
+                  "0 → 0.5 → 1 | parameters | train steps | train time | RTF |",
+                  "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|"]
+        for r in rows:
+            s = r["summary"]
+            entry = s["vocoders"].get(voc)
+            if entry is None:
+                continue
+            syn, model = entry["synth"], s["model"]
+            lines.append(
+                f"| {r['exp']} | {_num(syn['mcd_mean'], '.2f')} ± {_num(syn['mcd_std'], '.2f')} "
+                f"| {_num(syn['log_f0_rmse_mean'], '.3f')} | {_num(syn['emotion_accuracy'])} "
+                f"| {_num(syn['emotion_accuracy_ratio'], '.2f')} | {intensity_cell(s)} | {_params(model['num_params'])} "
+                f"| {model['steps']} | {_duration(model['train_seconds'])} | {_num(entry['rtf'], '.3f')} |")
+            out["experiments"].setdefault(r["exp"], {"model": model, "intensity": s.get("intensity"),
+                                                     "emotion_space": s.get("emotion_space"), "vocoders": {}})
+            out["experiments"][r["exp"]]["vocoders"][voc] = {"synth": syn, "floor": entry["floor"],
+                                                             "rtf": entry["rtf"]}
+        floors = {r["exp"]: r["summary"]["vocoders"][voc]["floor"] for r in rows
+                  if voc in r["summary"]["vocoders"] and r["summary"]["vocoders"][voc]["floor"]}
+        if floors:
+            f = next(iter(floors.values()))
+            lines += ["", f"Analysis-synthesis floor of {voc} (real eval mels through it): MCD "
+                          f"{_num(f['mcd_mean'], '.2f')} dB, log-F0 RMSE {_num(f['log_f0_rmse_mean'], '.3f')}, "
+                          f"emotion accuracy {_num(f['emotion_accuracy'])}.", ""]
+    return "\n".join(lines) + "\n", out
+
+
+def write_results(exp_dirs, out_md) -> dict:
+    out_md = Path(out_md)
+    rows = collect_rows(exp_dirs)
+    corpus = out_md.stem
+    text, data = render(rows, corpus)
+    write_text_atomic(out_md.with_suffix(".json"), json.dumps(data, indent=2) + "\n")
+    write_text_atomic(out_md, text)
+    return data
