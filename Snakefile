@@ -15,7 +15,8 @@ from pathlib import Path
 REPO = Path(workflow.basedir)
 sys.path.insert(0, str(REPO))
 
-from pytorch_backend.dag import DATA_FILES, SPLITS, Dag, alternation, as_json, export_job_environment
+from pytorch_backend.dag import (DATA_FILES, SPLITS, Dag, alternation, as_json, export_job_environment,
+                                  gpu_prefix, train_launcher, worker_threads)
 
 CONFS = Dag(config.get("conf_dir", REPO / "conf"))
 export_job_environment(REPO)
@@ -120,13 +121,14 @@ rule train_ser:
     params:
         conf=CONFS.ser_slice,
         dump=CONFS.dump_dir,
+        gpus=lambda wc, resources: gpu_prefix(resources.gpu),
     threads: 2
     resources:
         gpu=1,
     log:
         "exp/{corpus}_ser/log/train_ser.log",
     shell:
-        "python -m steps.train_ser --conf {params.conf:q} --data-root data/{wildcards.corpus}"
+        "{params.gpus}python -m steps.train_ser --conf {params.conf:q} --data-root data/{wildcards.corpus}"
         " --dump {params.dump} --out exp/{wildcards.corpus}_ser --log {log}"
 
 
@@ -153,15 +155,18 @@ rule train_tts:
         tokens=CONFS.token_dir,
         dump=CONFS.dump_dir,
         source=CONFS.tts_conf_path,
+        # gpu > 1: torchrun, one DDP worker per GPU (see pytorch_backend/dag.py)
+        launcher=lambda wc, resources, threads: train_launcher(resources.gpu, threads),
+        worker_threads=lambda wc, resources, threads: worker_threads(threads, resources.gpu),
     threads: 2
     resources:
         gpu=lambda wc: int(CONFS.exp(wc)["tts"]["train"]["ngpu"]),
     log:
         "exp/{corpus}_{model}/log/train_tts.log",
     shell:
-        "python -m steps.train_tts --conf {params.conf:q} --data-root data/{wildcards.corpus}"
+        "{params.launcher} steps.train_tts --conf {params.conf:q} --data-root data/{wildcards.corpus}"
         " --tokens {params.tokens} --dump {params.dump} --out exp/{wildcards.corpus}_{wildcards.model}/train"
-        " --gpus {resources.gpu} --threads {threads} --source {params.source:q} --log {log}"
+        " --gpus {resources.gpu} --threads {params.worker_threads} --source {params.source:q} --log-file {log}"
 
 
 rule decode:
@@ -175,28 +180,33 @@ rule decode:
         conf=CONFS.decode_slice,
         tokens=CONFS.token_dir,
         dump=CONFS.dump_dir,
+        gpus=lambda wc, resources: gpu_prefix(resources.gpu),
     threads: 2
+    resources:
+        gpu=lambda wc: min(1, int(CONFS.exp(wc)["tts"]["train"]["ngpu"])),
     log:
         "exp/{corpus}_{model}/log/decode_{split}.log",
     shell:
-        "python -m steps.decode --conf {params.conf:q} --model-dir exp/{wildcards.corpus}_{wildcards.model}/train"
+        "{params.gpus}python -m steps.decode --conf {params.conf:q} --model-dir exp/{wildcards.corpus}_{wildcards.model}/train"
         " --data-root data/{wildcards.corpus} --split {wildcards.split} --tokens {params.tokens}"
         " --dump {params.dump} --out exp/{wildcards.corpus}_{wildcards.model}/decode/{wildcards.split}"
-        " --log {log}"
+        " --gpus {resources.gpu} --log {log}"
 
 
 rule vocode:
     input:
-        CONFS.vocoder_input,
+        feats=CONFS.vocoder_input,
+        model=CONFS.vocoder_model_input,  # exp/{corpus}_voc_{vocoder}/train.done for trained vocoders
     output:
         "exp/{corpus}_{model}/synth/{vocoder}/{name}/wav.scp",
     params:
         conf=CONFS.vocoder_slice,
+        model_dir=CONFS.vocoder_model_arg,
     threads: 2
     log:
         "exp/{corpus}_{model}/log/vocode_{vocoder}_{name}.log",
     shell:
-        "python -m steps.vocode --conf {params.conf:q} --feats-scp {input}"
+        "python -m steps.vocode --conf {params.conf:q} --feats-scp {input.feats} {params.model_dir}"
         " --out exp/{wildcards.corpus}_{wildcards.model}/synth/{wildcards.vocoder}/{wildcards.name}"
         " --log {log}"
 
@@ -213,11 +223,12 @@ rule evaluate:
         conf=CONFS.eval_slice,
         ref_split=CONFS.eval_split,
         dump=CONFS.dump_dir,
+        targets=CONFS.eval_targets_arg,
     threads: 2
     log:
         "exp/{corpus}_{model}/log/evaluate_{vocoder}_{name}.log",
     shell:
-        "python -m steps.evaluate --conf {params.conf:q} --synth-wav-scp {input.wav_scp}"
+        "python -m steps.evaluate --conf {params.conf:q} --synth-wav-scp {input.wav_scp} {params.targets}"
         " --ref-data-dir data/{wildcards.corpus}/{params.ref_split} --ser-dir exp/{wildcards.corpus}_ser"
         " --dump {params.dump} --out exp/{wildcards.corpus}_{wildcards.model}/eval/{wildcards.vocoder}/{wildcards.name}"
         " --log {log}"
@@ -228,6 +239,7 @@ rule summarize:
         config="exp/{corpus}_{model}/config.yaml",
         train="exp/{corpus}_{model}/train/train.done",
         metrics=CONFS.summary_inputs,
+        analysis=CONFS.analysis_outputs,
     output:
         summary="exp/{corpus}_{model}/summary.json",
         results="exp/{corpus}_{model}/results.md",

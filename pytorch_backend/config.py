@@ -108,6 +108,17 @@ EVAL_SCHEMA = {
     "mcd": {"mcep_dim": None, "alpha": None},  # None: chosen by fs (ESPnet protocol)
     "f0": {"f0_floor": 60.0, "f0_ceil": 700.0, "frame_period": 5.0},
     "floor": True,  # analysis-synthesis floor: real mels through the same vocoder
+    "intensity": {  # intensity check (eval/intensity.py): P(target emotion) at each level
+        "levels": [0.0, 0.5, 1.0],
+        "utts_per_emotion": 3,  # eval utterances per non-neutral emotion
+        "griffin_lim": FREE,  # keywords of the Griffin-Lim vocoder used for it
+    },
+    "emotion_space": {  # 2-D maps of the train utterances' emotion embeddings (eval/emotion_space.py)
+        "max_utts": 1000,
+        "tsne": True,
+        "perplexity": 30.0,
+        "seed": 0,
+    },
     "ser": {
         "model": "cnn_pool",  # registry name in pytorch_backend.ser.CLASSIFIERS
         "model_conf": FREE,

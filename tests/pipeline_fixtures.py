@@ -19,13 +19,14 @@ TINY = {
     "corpus/espeak_emo.yaml": {"prep": {"num_sentences": 8, "dev_sentences": 2, "eval_sentences": 2,
                                         "speakers": ["m1", "f1"],
                                         "emotions_per_sentence": 5}},
-    "tts/gst.yaml": {"train": {"max_steps": 6, "eval_interval": 3, "save_interval": 3,
-                               "log_interval": 1, "batch_frames": 2000}},
-    "tts/tacotron2.yaml": {"train": {"max_steps": 6, "eval_interval": 3, "save_interval": 3,
-                                     "log_interval": 1, "batch_frames": 2000}},
-    "eval.yaml": {"ser": {"train": {"max_steps": 10, "eval_interval": 5}}},
+    "eval.yaml": {"ser": {"train": {"max_steps": 10, "eval_interval": 5}},
+                  "intensity": {"utts_per_emotion": 1, "griffin_lim": {"n_iter": 4}}},
     "vocoder/griffin_lim.yaml": {"conf": {"n_iter": 4}},
 }
+
+
+TINY_TRAIN = {"train": {"max_steps": 6, "eval_interval": 3, "save_interval": 3, "log_interval": 1,
+                        "batch_frames": 2000}}
 
 
 def edit_conf(conf_dir: Path, rel: str, update: dict) -> None:
@@ -40,6 +41,8 @@ def make_workdir(root: Path) -> Path:
     shutil.copytree(REPO / "conf", workdir / "conf")
     for rel, update in TINY.items():
         edit_conf(workdir / "conf", rel, update)
+    for path in sorted((workdir / "conf" / "tts").glob("*.yaml")):  # every backend: a few steps
+        edit_conf(workdir / "conf", f"tts/{path.name}", TINY_TRAIN)
     return workdir
 
 

@@ -78,6 +78,28 @@ def test_outputs_hold_real_results(finished):
     assert "model: gst" in config
 
 
+def test_results_table_of_every_backend(finished):
+    """results/<corpus>.md needs every backend's done: each trains, decodes, is evaluated, mapped
+    and intensity-checked through the same DAG."""
+    snakemake(finished, "results/espeak_emo.md")
+    models = sorted(p.stem for p in (finished / "conf" / "tts").glob("*.yaml"))
+    assert {"gst", "tacotron2", "vae", "emo_dnn", "emo_cvae"} <= set(models)
+    table = (finished / "results" / "espeak_emo.md").read_text()
+    data = json.loads((finished / "results" / "espeak_emo.json").read_text())
+    assert sorted(data["experiments"]) == [f"espeak_emo_{m}" for m in models]
+    for model in models:
+        exp = finished / f"exp/espeak_emo_{model}"
+        assert f"| espeak_emo_{model} |" in table
+        summary = json.loads((exp / "summary.json").read_text())
+        assert summary["intensity"]["supported"] and list(summary["intensity"]["per_level"]) == ["0", "0.5", "1"]
+        assert (exp / "eval/intensity/intensity.png").is_file()
+        assert summary["emotion_space"]["kind"] in ("style", "label")
+        assert (exp / "plots/emotion_space_pca.png").is_file() and (exp / "plots/emotion_space_tsne.png").is_file()
+        targets = (exp / "decode/eval/utt2emo").read_text()
+        assert targets == (finished / "data/espeak_emo/eval/utt2emo").read_text()
+    assert planned_rules(finished, "results/espeak_emo.md") == set()
+
+
 def test_rerun_does_nothing(finished):
     assert planned_rules(finished, TARGET) == set()
 
