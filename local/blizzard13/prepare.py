@@ -1,6 +1,7 @@
-"""Prepare the Blizzard Challenge 2013 (segmented audiobooks) corpus into Kaldi data dirs (reader: local/blizzard13/corpus.py).
+"""Prepare the Blizzard 2013 segmented audiobooks into Kaldi data dirs (reader: local/blizzard13/corpus.py).
 
-    python -m local.blizzard13.prepare --conf '<corpus conf JSON>' --root DIR --data-dir data/<corpus> [--log F]
+    python -m local.blizzard13.prepare --conf '<corpus conf JSON>' --root DIR \
+        --data-dir data/<corpus> [--no-progress] [--log F]
 """
 
 import os

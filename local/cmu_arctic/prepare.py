@@ -1,6 +1,7 @@
 """Prepare the CMU ARCTIC corpus into Kaldi data dirs (reader: local/cmu_arctic/corpus.py).
 
-    python -m local.cmu_arctic.prepare --conf '<corpus conf JSON>' --root DIR --data-dir data/<corpus> [--log F]
+    python -m local.cmu_arctic.prepare --conf '<corpus conf JSON>' --root DIR \
+        --data-dir data/<corpus> [--no-progress] [--log F]
 """
 
 import os

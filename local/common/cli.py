@@ -19,14 +19,11 @@ def main(recipe: str) -> None:
     args = p.parse_args()
     _cli.setup_logging(args.log, args.verbose)
 
-    def work():
-        from local.common.prepare import prepare_corpus
+    from local.common.prepare import prepare_corpus
 
-        corpus = importlib.import_module(f"local.{recipe}.corpus")
-        prepare_corpus(args.conf, args.root, args.data_dir, corpus.collect, corpus.PREP,
-                       progress=not args.no_progress)
-
-    work()
+    corpus = importlib.import_module(f"local.{recipe}.corpus")
+    prepare_corpus(args.conf, args.root, args.data_dir, corpus.collect, corpus.PREP,
+                   progress=not args.no_progress)
 
 
 def run(recipe: str) -> None:

@@ -106,7 +106,10 @@ def fetch(entry: dict, archive_dir: Path) -> Path:
 
 
 def _strip(path: str, n: int) -> str | None:
+    """``path`` without its first ``n`` components (None: nothing left, or macOS metadata)."""
     parts = PurePosixPath(path).parts
+    if parts and parts[0] == "__MACOSX":
+        return None
     return None if len(parts) <= n else str(PurePosixPath(*parts[n:]))
 
 
@@ -147,6 +150,8 @@ def extract(archive: Path, root: Path, strip: int = 0, into: str = ".") -> None:
                     if not _safe(name):
                         raise DataError(archive, f"unsafe member path {member.name!r}")
                     member.name = name
+                    if member.islnk():  # a hard link names another member: strip it the same way
+                        member.linkname = _strip(member.linkname, strip) or member.linkname
                     members.append(member)
                 tf.extractall(tmp, members=members, filter="data")
         else:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from local.common import audio as audiolib
 from local.common.drops import Drops
-from local.common.kaldi_ids import kaldi_id, speakers_prefix_free
+from local.common.kaldi_ids import kaldi_id, keep_corpus_names
 from local.common.splits import holdout
 from pytorch_backend.data.kaldi_map import spk2utt_from_utt2spk, write_kv
 from pytorch_backend.data.validate import unsafe_id_reason
@@ -120,7 +120,7 @@ def prepare_corpus(conf: dict, root, data_dir, collect, recipe_prep: dict, progr
                 drops.drop("speaker not selected", r.orig_id)
         records = kept
 
-    prefix_free = speakers_prefix_free(r.speaker for r in records)
+    keep = keep_corpus_names((r.speaker, r.orig_id) for r in records)
     utts: dict[str, dict] = {}
     for r in records:
         emotion, reason = map_label(r.label, label_map, emotions)
@@ -131,7 +131,7 @@ def prepare_corpus(conf: dict, root, data_dir, collect, recipe_prep: dict, progr
         if not text:
             drops.drop("empty text", r.orig_id)
             continue
-        utt = kaldi_id(r.speaker, r.orig_id, prefix_free)
+        utt = kaldi_id(r.speaker, r.orig_id, keep)
         bad = unsafe_id_reason(utt) or (" " in utt and "contains a space") or None
         if bad:
             drops.drop("unsafe id", f"{utt} ({bad})")
@@ -157,6 +157,14 @@ def prepare_corpus(conf: dict, root, data_dir, collect, recipe_prep: dict, progr
                      "wav": (data_dir / "wav" / f"{utt}.wav").resolve() if convert else r.wav.resolve(),
                      "duration": duration}
 
+    reused = 0
+    for u in utts.values():  # a converted file newer than its source is kept from a previous run
+        if u["convert"] and u["wav"].is_file() and u["wav"].stat().st_mtime >= u["src"].stat().st_mtime:
+            info, reason = audiolib.probe(u["wav"])
+            if reason is None and not audiolib.needs_conversion(info, fs) and info.frames > 0:
+                u["convert"], u["duration"], reused = False, info.frames / fs, reused + 1
+    if reused:
+        log.info("reusing %d converted file(s) from a previous run", reused)
     jobs = [(u["src"], u["wav"]) for u in utts.values() if u["convert"]]
     results = audiolib.normalize_all(jobs, fs, nj=int(prep["nj"]), progress=progress)
     converted = [utt for utt, u in utts.items() if u["convert"]]
@@ -177,7 +185,7 @@ def prepare_corpus(conf: dict, root, data_dir, collect, recipe_prep: dict, progr
         drops.drop("no split", utt)
         del utts[utt]
 
-    summary = {"corpus": conf.get("name"), "fs": fs, "converted_audio": len(jobs),
+    summary = {"corpus": conf.get("name"), "fs": fs, "converted_audio": len(jobs), "reused_audio": reused,
                "dropped": drops.as_dict(), "splits": {}}
     for split in SPLITS:
         part = {utt: u for utt, u in utts.items() if u["split"] == split}
@@ -198,8 +206,10 @@ def prepare_corpus(conf: dict, root, data_dir, collect, recipe_prep: dict, progr
             "speakers": dict(sorted(collections.Counter(utt2spk.values()).items())),
             "emotions": dict(sorted(collections.Counter(u["emotion"] for u in part.values()).items())),
         }
+        info = summary["splits"][split]
         log.info("%s: %d utterances, %.1f min, %d speaker(s); per emotion %s", split, len(part),
-                 seconds / 60, len(summary["splits"][split]["speakers"]), summary["splits"][split]["emotions"])
+                 seconds / 60, len(info["speakers"]), info["emotions"])
     drops.report()
-    write_text_atomic(data_dir / "prepare_summary.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    write_text_atomic(data_dir / "prepare_summary.json",
+                      json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     return summary

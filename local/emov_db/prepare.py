@@ -1,6 +1,7 @@
 """Prepare the EmoV-DB corpus into Kaldi data dirs (reader: local/emov_db/corpus.py).
 
-    python -m local.emov_db.prepare --conf '<corpus conf JSON>' --root DIR --data-dir data/<corpus> [--log F]
+    python -m local.emov_db.prepare --conf '<corpus conf JSON>' --root DIR \
+        --data-dir data/<corpus> [--no-progress] [--log F]
 """
 
 import os

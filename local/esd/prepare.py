@@ -1,6 +1,7 @@
 """Prepare the ESD corpus into Kaldi data dirs (reader: local/esd/corpus.py).
 
-    python -m local.esd.prepare --conf '<corpus conf JSON>' --root DIR --data-dir data/<corpus> [--log F]
+    python -m local.esd.prepare --conf '<corpus conf JSON>' --root DIR \
+        --data-dir data/<corpus> [--no-progress] [--log F]
 """
 
 import os

@@ -1,6 +1,7 @@
 """Prepare the IEMOCAP corpus into Kaldi data dirs (reader: local/iemocap/corpus.py).
 
-    python -m local.iemocap.prepare --conf '<corpus conf JSON>' --root DIR --data-dir data/<corpus> [--log F]
+    python -m local.iemocap.prepare --conf '<corpus conf JSON>' --root DIR \
+        --data-dir data/<corpus> [--no-progress] [--log F]
 """
 
 import os

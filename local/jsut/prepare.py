@@ -1,6 +1,7 @@
 """Prepare the JSUT 1.1 corpus into Kaldi data dirs (reader: local/jsut/corpus.py).
 
-    python -m local.jsut.prepare --conf '<corpus conf JSON>' --root DIR --data-dir data/<corpus> [--log F]
+    python -m local.jsut.prepare --conf '<corpus conf JSON>' --root DIR \
+        --data-dir data/<corpus> [--no-progress] [--log F]
 """
 
 import os

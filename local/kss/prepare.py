@@ -1,6 +1,7 @@
 """Prepare the KSS corpus into Kaldi data dirs (reader: local/kss/corpus.py).
 
-    python -m local.kss.prepare --conf '<corpus conf JSON>' --root DIR --data-dir data/<corpus> [--log F]
+    python -m local.kss.prepare --conf '<corpus conf JSON>' --root DIR \
+        --data-dir data/<corpus> [--no-progress] [--log F]
 """
 
 import os

@@ -1,6 +1,7 @@
 """Prepare the LJSpeech 1.1 corpus into Kaldi data dirs (reader: local/ljspeech/corpus.py).
 
-    python -m local.ljspeech.prepare --conf '<corpus conf JSON>' --root DIR --data-dir data/<corpus> [--log F]
+    python -m local.ljspeech.prepare --conf '<corpus conf JSON>' --root DIR \
+        --data-dir data/<corpus> [--no-progress] [--log F]
 """
 
 import os

@@ -1,6 +1,7 @@
 """Prepare the THCHS-30 corpus into Kaldi data dirs (reader: local/thchs30/corpus.py).
 
-    python -m local.thchs30.prepare --conf '<corpus conf JSON>' --root DIR --data-dir data/<corpus> [--log F]
+    python -m local.thchs30.prepare --conf '<corpus conf JSON>' --root DIR \
+        --data-dir data/<corpus> [--no-progress] [--log F]
 """
 
 import os

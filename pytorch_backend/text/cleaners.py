@@ -6,7 +6,8 @@ common abbreviations expanded, lower case, and only letters, word-internal apost
 the prosodic punctuation ``, . ? ! ; :`` kept (one mark per break, attached to the word before
 it, one space after it). Hyphens become spaces, so compound numbers read "twenty one".
 
-Other languages: NFKC and whitespace collapsing only (their rules come later).
+Japanese, Korean and Mandarin: see :mod:`pytorch_backend.text.cjk_cleaners`.
+Other languages: NFKC and whitespace collapsing only.
 """
 
 from __future__ import annotations
@@ -181,7 +182,18 @@ def basic_cleaners(text: str) -> str:
 
 
 def clean_text(text: str, language: str = "en") -> str:
-    """Normalize ``text`` for tokenization in ``language`` (an ISO code such as "en", "en-us")."""
-    if language.lower().split("-")[0].split("_")[0] == "en":
+    """Normalize ``text`` for tokenization in ``language`` (an ISO code such as "en", "en-us";
+    "ja", "ko" / "ko-Jamo", "zh" / "cmn" use :mod:`pytorch_backend.text.cjk_cleaners`)."""
+    from pytorch_backend.text import cjk_cleaners
+
+    subtags = language.lower().replace("_", "-").split("-")
+    base = subtags[0]
+    if base == "en":
         return english_cleaners(text)
+    if base == "ja":
+        return cjk_cleaners.japanese_cleaners(text)
+    if base in ("zh", "cmn"):
+        return cjk_cleaners.mandarin_cleaners(text)
+    if base == "ko":
+        return cjk_cleaners.korean_cleaners(text, jamo="jamo" in subtags[1:])
     return basic_cleaners(text)

@@ -33,12 +33,23 @@ _LANG_SWITCH = re.compile(r"\([a-z]{2,3}(?:-[a-z0-9]+)?\)")  # eSpeak's "(fr)" .
 _CLAUSE_BREAK = re.compile(r"([,.?!;:]+)(?=\s|$)")
 
 # Default eSpeak NG voice per language code; other codes are passed to eSpeak unchanged.
-ESPEAK_VOICES = {"en": "en-us"}
+ESPEAK_VOICES = {"en": "en-us", "zh": "cmn", "cmn": "cmn", "ko": "ko"}
+# Languages eSpeak NG has a voice for but cannot phonemize usable text of.
+NO_PHONEMES = {"ja": "eSpeak NG reads kanji as 'Chinese letter' (only kana are phonemized); "
+                     "use char or bpe tokens for Japanese"}
 
 
 def espeak_voice(language: str) -> str:
-    """The eSpeak NG voice used to phonemize ``language`` ("en" -> "en-us")."""
-    return ESPEAK_VOICES.get(language, language)
+    """The eSpeak NG voice used to phonemize ``language`` ("en" -> "en-us", "zh" -> "cmn";
+    a script subtag such as "ko-Jamo" is ignored). Raises ValueError for :data:`NO_PHONEMES`."""
+    base = language.lower().replace("_", "-").split("-")[0]
+    if base in NO_PHONEMES:
+        raise ValueError(f"no phoneme frontend for '{language}': {NO_PHONEMES[base]}")
+    if language in ESPEAK_VOICES:
+        return ESPEAK_VOICES[language]
+    if base in ("zh", "cmn", "ko"):
+        return ESPEAK_VOICES[base]
+    return language
 
 
 def _attaches(ch: str) -> bool:

@@ -1,0 +1,12 @@
+"""EmoV-DB (OpenSLR 115): 4 English speakers, ARCTIC prompts in 5 styles, mostly 16 kHz."""
+
+from local.common.source import Source
+
+SOURCE = Source(
+    name="EmoV-DB",
+    obtain="https://www.openslr.org/115/ (18 archives <speaker>_<Style>.tar.gz) and the ARCTIC prompts "
+           "http://www.festvox.org/cmu_arctic/cmuarctic.data, fetched by the emov_db_download rule.",
+    licence="see https://github.com/numediart/EmoV-DB (research use, cite the papers)",
+    gated=False,
+    layout=("cmuarctic.data", "*_*/**/*.wav"),
+)
