@@ -12,6 +12,9 @@ Writes OUT/checkpoints/step_<N>.pt, OUT/train.json, OUT/curves.png, OUT/model.pt
 import os
 import sys
 
+# Before torch loads: OpenMP workers that spin while waiting make 2-thread training on a
+# busy 2-core machine ~10x slower; passive waiting costs little when the cores are idle.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _cli  # noqa: E402  (puts the repository on sys.path)
 
@@ -19,7 +22,9 @@ import _cli  # noqa: E402  (puts the repository on sys.path)
 def main() -> None:
     p = _cli.parser(__doc__.splitlines()[0])
     p.add_argument("--data-root", required=True, help="data/<corpus> (train/ and dev/ wav.scp)")
-    p.add_argument("--dump", required=True, help="dump/<corpus>/<feats> (train/ and dev/ feats.scp)")
+    p.add_argument("--dump", required=True, help="dump/<corpus>/<feats> (train/ and dev/ feats.scp), or the "
+                   "teacher-forced mels exp/<corpus>_<model>/teacher_forced when fine-tuning")
+    p.add_argument("--init", default=None, help="model.pt of a trained vocoder to start from (fine-tuning)")
     p.add_argument("--out", required=True, help="exp/<corpus>_voc_<vocoder>")
     p.add_argument("--gpus", type=int, default=0, help="GPUs granted to this job (0: CPU)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: OMP_NUM_THREADS)")
@@ -45,7 +50,8 @@ def main() -> None:
     threads = args.threads or int(os.environ.get("OMP_NUM_THREADS", "0") or 0) or None
     device = "cuda" if args.gpus > 0 else "cpu"
     train_vocoder(name, voc, feats, args.data_root, args.dump, args.out, source=source,
-                  allow_pipes=bool(args.conf.get("allow_pipes", False)), threads=threads, device=device)
+                  allow_pipes=bool(args.conf.get("allow_pipes", False)), threads=threads, device=device,
+                  init_model=args.init)
     if args.touch:
         Path(args.touch).parent.mkdir(parents=True, exist_ok=True)
         Path(args.touch).touch()

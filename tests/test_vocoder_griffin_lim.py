@@ -68,8 +68,8 @@ def test_registry_and_conf_file_build_griffin_lim():
 
 
 def test_registry_errors_name_file_and_key():
-    with pytest.raises(ConfigError, match=r"conf/vocoder/hifigan\.yaml: key 'name': unknown vocoder 'hifigan'"):
-        build_vocoder("hifigan", {}, FEATS)
+    with pytest.raises(ConfigError, match=r"conf/vocoder/diffwave\.yaml: key 'name': unknown vocoder 'diffwave'"):
+        build_vocoder("diffwave", {}, FEATS)
     with pytest.raises(ConfigError, match=r"my\.yaml: key 'conf\.n_iters': unknown keyword"):
         build_vocoder("griffin_lim", {"n_iters": 3}, FEATS, source="my.yaml")
     with pytest.raises(ConfigError, match=r"griffin_lim\.yaml: key 'conf\.inverse': must be 'pinv' or 'nnls'"):

@@ -1,8 +1,10 @@
 """Vocoder registry: ``VOCODERS`` maps a conf name to its class; ``build_vocoder`` builds one.
 
 A vocoder conf (conf/vocoder/<name>.yaml) is ``{name: <registry name>, conf: {keyword: value}}``;
-the keywords go to the class constructor together with the feats conf. Adding a vocoder is
-one module, one line here, one conf file and tests.
+the keywords go to the class constructor together with the feats conf. Neural vocoders
+(``NeuralVocoder`` subclasses) also have a ``train`` section (vocoders/train.py TRAIN_SCHEMA) and
+load the generator trained from it out of ``model_dir`` (exp/<corpus>_voc_<conf name>/model.pt).
+Adding a vocoder is one module, one line here, one conf file and tests.
 """
 
 from __future__ import annotations
@@ -13,13 +15,22 @@ from pytorch_backend.errors import ConfigError
 from pytorch_backend.vocoders.base import Vocoder, VocoderArgError
 from pytorch_backend.vocoders.griffin_lim import GriffinLim
 from pytorch_backend.vocoders.hifigan import HiFiGAN
+from pytorch_backend.vocoders.melgan import MelGAN, MultiBandMelGAN
 from pytorch_backend.vocoders.neural import NeuralVocoder
+from pytorch_backend.vocoders.parallel_wavegan import ParallelWaveGAN
+from pytorch_backend.vocoders.waveglow import WaveGlow
+from pytorch_backend.vocoders.wavenet import WaveNet
 
 # Neural vocoders (NeuralVocoder subclasses) are trained into exp/<corpus>_voc_<conf name>/
 # (vocoders/train.py, steps/train_vocoder.py) and load model.pt from there.
 VOCODERS: dict[str, type[Vocoder]] = {
     "griffin_lim": GriffinLim,
     "hifigan": HiFiGAN,
+    "parallel_wavegan": ParallelWaveGAN,
+    "melgan": MelGAN,
+    "multiband_melgan": MultiBandMelGAN,
+    "wavenet": WaveNet,
+    "waveglow": WaveGlow,
 }
 
 

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pytorch_backend.vocoders.neural import NeuralVocoder
-from pytorch_backend.vocoders.layers import init_normal, same_padding, wn_conv1d, wn_conv2d, wn_conv_transpose1d
+from pytorch_backend.vocoders.layers import init_normal, same_padding, wn_conv1d, wn_conv2d
 
 SLOPE = 0.1
 

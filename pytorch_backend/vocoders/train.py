@@ -17,6 +17,11 @@ Objectives (the vocoder class's ``objective``):
 - ``likelihood``: the generator's own ``loss`` (WaveNet cross-entropy / mixture NLL,
   WaveGlow flow NLL).
 
+Fine-tuning (Shen et al. 2018): with ``teacher_forced: <tts model>`` the input mels are the
+teacher-forced outputs of the trained TTS experiment ``<corpus>_<model>`` (vocoders/teacher_forced.py,
+frame-aligned with the real audio) instead of the dumped real mels; with ``init_from: <vocoder>``
+a new run starts from that trained vocoder's generator.
+
 ``max_minutes`` caps wall-clock time: training then stops cleanly at the current step and
 writes its final files like a completed run (``train.json`` says ``stopped: max_minutes``).
 """
@@ -34,7 +39,7 @@ import numpy as np
 import torch
 
 from pytorch_backend.config import FREE, check_keys, deep_merge, defaults_of
-from pytorch_backend.errors import ConfigError
+from pytorch_backend.errors import ConfigError, DataError
 from pytorch_backend.plots.curves import plot_curves
 from pytorch_backend.train.checkpoints import checkpoint_path, load_newest, prune, save_atomic
 from pytorch_backend.utils.fileio import atomic_open
@@ -42,7 +47,7 @@ from pytorch_backend.vocoders.base import VocoderArgError
 from pytorch_backend.vocoders.data import SegmentData
 from pytorch_backend.vocoders.losses import (MelLoss, MultiResolutionSTFTLoss, discriminator_loss,
                                              feature_matching_loss, generator_adv_loss)
-from pytorch_backend.vocoders.neural import MODEL_FILE, NeuralVocoder, feats_signature
+from pytorch_backend.vocoders.neural import MODEL_FILE, NeuralVocoder, feats_signature, load_model_file
 
 log = logging.getLogger("emotts.vocoder")
 
@@ -76,6 +81,8 @@ TRAIN_SCHEMA = {
     "keep_checkpoints": 2,
     "dev_utts": 4,  # dev utterances scored at each evaluation
     "num_threads": None,  # torch CPU threads (default: the job's)
+    "init_from": None,  # fine-tuning: start from exp/<corpus>_voc_<init_from>/model.pt (same generator)
+    "teacher_forced": None,  # fine-tuning: train on exp/<corpus>_<teacher_forced>/teacher_forced/ mels
 }
 
 
@@ -140,12 +147,20 @@ class VocoderTrainer:
         save_atomic(self.state(), checkpoint_path(self.ckpt_dir, self.step))
         prune(self.ckpt_dir, int(self.conf["keep_checkpoints"]))
 
+    def init_generator(self, path) -> None:
+        """Start from the generator of another trained vocoder (fine-tuning)."""
+        state = load_model_file(path, self.cls.name, self.feats_conf)
+        if state["generator_conf"] != self.conf["generator"]:
+            raise DataError(path, "its generator differs from train.generator of this conf "
+                                  f"({state['generator_conf']} vs {self.conf['generator']})")
+        self.generator.load_state_dict(state["model"])
+        log.info("initialized the generator from %s (step %s)", path, state.get("step"))
+
     def resume(self) -> bool:
         state, path = load_newest(self.ckpt_dir)
         if state is None:
             return False
         if state.get("vocoder") != self.cls.name:
-            from pytorch_backend.errors import DataError
             raise DataError(path, f"checkpoint of a '{state.get('vocoder')}' vocoder, this run trains "
                                   f"'{self.cls.name}' (use another exp dir)")
         self.generator.load_state_dict(state["model"])
@@ -199,7 +214,7 @@ class VocoderTrainer:
             return {k: float(v.detach()) for k, v in terms.items()}
 
         bands = None
-        if hasattr(self.generator, "forward_bands"):
+        if getattr(self.generator, "bands", 1) > 1:  # sub-band generator (multi-band MelGAN)
             sub = self.generator.forward_bands(mel)
             fake = self.generator.synthesize_bands(sub)
             bands = (sub, self.generator.analyze(wav.unsqueeze(1)))
@@ -217,7 +232,7 @@ class VocoderTrainer:
             d_loss.backward()
             self._clip(self.discriminator.parameters())
             self.opt_d.step()
-            out["disc"] = float(d_loss)
+            out["disc"] = float(d_loss.detach())
         terms = self.reconstruction(fake.squeeze(1), wav, bands)
         total = sum(float(c[f"lambda_{k}"]) * v for k, v in terms.items())
         if adversarial:
@@ -234,7 +249,7 @@ class VocoderTrainer:
         self._clip(self.generator.parameters())
         self.opt_g.step()
         out.update({k: float(v.detach()) for k, v in terms.items()})
-        out["loss"] = float(total)
+        out["loss"] = float(total.detach())
         return out
 
     # -- evaluation --------------------------------------------------------------------------
@@ -325,9 +340,11 @@ class VocoderTrainer:
 
 def train_vocoder(name: str, voc_conf: dict, feats_conf: dict, data_root, dump_dir, out_dir,
                   source=None, allow_pipes: bool = False, threads: int | None = None,
-                  device: str = "cpu", progress: bool = True) -> dict:
+                  device: str = "cpu", progress: bool = True, init_model=None) -> dict:
     """Train (or resume) vocoder ``voc_conf`` = {name, conf, train} on ``data_root``/{train,dev}
-    with the log-mels of ``dump_dir``; write ``out_dir`` (see the module doc)."""
+    with the log-mels of ``dump_dir`` (``<split>/feats.scp``; teacher-forced ones when fine-tuning);
+    ``init_model``: a model.pt to start from when there is no checkpoint yet. Writes ``out_dir``
+    (see the module doc)."""
     from pytorch_backend.vocoders import VOCODERS
 
     source = source or f"conf/vocoder/{name}.yaml"
@@ -344,7 +361,8 @@ def train_vocoder(name: str, voc_conf: dict, feats_conf: dict, data_root, dump_d
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     trainer = VocoderTrainer(cls, conf, feats_conf, out_dir, source=source, device=device)
-    trainer.resume()
+    if not trainer.resume() and init_model is not None:
+        trainer.init_generator(init_model)
     data_root, dump_dir = Path(data_root), Path(dump_dir)
     train = SegmentData(data_root / "train", dump_dir / "train" / "feats.scp", feats_conf, allow_pipes,
                         progress=progress)
