@@ -155,6 +155,33 @@ class Dag:
         return as_json({"name": wc.vocoder, "vocoder": voc, "feats": self.feats_conf(corpus["feats"]),
                         "allow_pipes": corpus["allow_pipes"]})
 
+    def vocoder_train_inputs(self, wc) -> list[str]:
+        """Fine-tuning inputs: the vocoder it starts from, the TTS model's teacher-forced mels."""
+        train = self.vocoder_conf(wc.corpus, wc.vocoder).get("train") or {}
+        path = self.conf_dir / "vocoder" / f"{wc.vocoder}.yaml"
+        out = []
+        init = train.get("init_from")
+        if init:
+            if init == wc.vocoder or not (self.conf_dir / "vocoder" / f"{init}.yaml").is_file():
+                raise ConfigError(path, f"'{init}' must name another conf/vocoder/<name>.yaml", key="train.init_from")
+            out.append(f"exp/{wc.corpus}_voc_{init}/train.done")
+        model = train.get("teacher_forced")
+        if model:
+            if model not in self.models:
+                raise ConfigError(path, f"'{model}' is not a TTS model (known: {', '.join(self.models)})",
+                                  key="train.teacher_forced")
+            out += [f"exp/{wc.corpus}_{model}/teacher_forced/{s}/feats.scp" for s in ("train", "dev")]
+        return out
+
+    def vocoder_train_args(self, wc) -> str:
+        """``--dump`` (real or teacher-forced mels) and ``--init`` of steps/train_vocoder.py."""
+        train = self.vocoder_conf(wc.corpus, wc.vocoder).get("train") or {}
+        self.vocoder_train_inputs(wc)  # validates
+        mels = (f"exp/{wc.corpus}_{train['teacher_forced']}/teacher_forced" if train.get("teacher_forced")
+                else self.dump_dir(wc))
+        init = f" --init exp/{wc.corpus}_voc_{train['init_from']}/model.pt" if train.get("init_from") else ""
+        return f"--dump {mels}{init}"
+
     def vocoder_synth_slice(self, wc) -> str:
         """What the floor synthesis of exp/<corpus>_voc_<vocoder> depends on (not its training)."""
         voc = self.vocoder_conf(wc.corpus, wc.vocoder)

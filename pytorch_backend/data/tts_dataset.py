@@ -4,7 +4,12 @@ Inputs (see docs/ARCHITECTURE.md):
 - ``data/<corpus>/<split>/{utt2spk,utt2emo}``;
 - ``data/<corpus>/tokens/<type>/token_list`` and ``.../<split>/text_tokens``;
 - optionally ``dump/<corpus>/<feats>/<split>/feats.scp`` (+ ``utt2num_frames``) and
-  ``stats.npz``; mels are normalized here, everything on disk stays raw.
+  ``stats.npz``; mels are normalized here, everything on disk stays raw;
+- with ``with_prosody`` (FastSpeech 2), ``pitch.scp`` and ``energy.scp`` beside feats.scp, one
+  value per mel frame: pitch becomes log-F0 with unvoiced frames linearly interpolated
+  (:func:`pytorch_backend.feats.pitch.log_f0_interpolated`) and, like energy, is normalized with
+  the ``pitch_*``/``energy_*`` scalars of stats.npz. Items then carry ``pitch``, ``energy`` (T,)
+  float and ``voiced`` (T,) bool.
 
 The utterances of a split are those of ``text_tokens`` (C order). Each must be in utt2spk,
 utt2emo and, when features are used, feats.scp; otherwise a DataError names the file and
@@ -23,7 +28,8 @@ from torch.utils.data import Dataset
 
 from pytorch_backend.data.kaldi_map import c_sorted, read_kv, read_kv_lines
 from pytorch_backend.errors import DataError
-from pytorch_backend.feats.stats import load_stats
+from pytorch_backend.feats.pitch import log_f0_interpolated
+from pytorch_backend.feats.stats import PROSODY_KINDS, load_prosody_stats, load_stats
 from pytorch_backend.tts.losses import stop_targets
 
 log = logging.getLogger("emotts.data")
@@ -56,11 +62,12 @@ def read_speakers(utt2spk) -> list[str]:
 
 
 class TTSDataset(Dataset):
-    """Items ``{"utt", "tokens" (N,) long, "speaker", "emotion", "mel" (T, n_mels) | None}``."""
+    """Items ``{"utt", "tokens" (N,) long, "speaker", "emotion", "mel" (T, n_mels) | None}``
+    (+ ``pitch``, ``energy``, ``voiced`` (T,) with ``with_prosody``)."""
 
     def __init__(self, split_dir, text_tokens, token_list, speakers: list[str], emotions: list[str],
                  feats_scp=None, stats=None, append_eos: bool = True, preload: bool = True,
-                 n_mels: int | None = None):
+                 n_mels: int | None = None, with_prosody: bool = False, prosody_stats: dict | None = None):
         split_dir = Path(split_dir)
         self.tokens = read_token_list(token_list) if not isinstance(token_list, list) else token_list
         tok2id = {t: i for i, t in enumerate(self.tokens)}
@@ -108,6 +115,16 @@ class TTSDataset(Dataset):
             self.mean = torch.from_numpy(np.asarray(mean, dtype=np.float32))
             self.std = torch.from_numpy(np.asarray(std, dtype=np.float32))
             self._attach_feats(Path(feats_scp), preload, n_mels or len(self.mean))
+        self.with_prosody = bool(with_prosody)
+        if self.with_prosody:
+            if feats_scp is None:
+                raise ValueError("with_prosody needs feats_scp (pitch.scp/energy.scp lie beside it)")
+            if prosody_stats is None:
+                if isinstance(stats, tuple):
+                    raise ValueError("with_prosody and (mean, std) stats need prosody_stats")
+                prosody_stats = load_prosody_stats(stats)
+            self.prosody_stats = prosody_stats
+            self._attach_prosody(Path(feats_scp).parent, preload)
 
     def _attach_feats(self, scp: Path, preload: bool, n_mels: int) -> None:
         specs = {utt: (lineno, spec) for lineno, utt, spec in read_kv_lines(scp)}
@@ -127,6 +144,44 @@ class TTSDataset(Dataset):
                 self.lengths[i] = mel.shape[0]
             else:
                 self.lengths[i] = int(lengths[utt])
+
+    def _attach_prosody(self, dump_split: Path, preload: bool) -> None:
+        self._prosody_specs = {}
+        for kind in PROSODY_KINDS:
+            scp = dump_split / f"{kind}.scp"
+            if not scp.is_file():
+                raise DataError(scp, f"{kind} file not found: dump pitch/energy with the feats conf's "
+                                     "pitch_energy: true (steps/make_feats.py)")
+            specs = {utt: (lineno, spec) for lineno, utt, spec in read_kv_lines(scp)}
+            for utt in self.utts:
+                if utt not in specs:
+                    raise DataError(scp, f"utterance missing ({kind} was not dumped for it)", utt=utt)
+            self._prosody_specs[kind] = (scp, specs)
+        self._prosody_cache: dict[str, dict] = {}
+        if preload:
+            for i, utt in enumerate(self.utts):
+                self._prosody_cache[utt] = self._load_prosody(utt, self.lengths[i])
+
+    def _load_prosody(self, utt: str, num_frames: int) -> dict:
+        """Normalized ``pitch`` (interpolated log-F0), ``energy`` and ``voiced`` of one utterance."""
+        raw = {}
+        for kind, (scp, specs) in self._prosody_specs.items():
+            lineno, spec = specs[utt]
+            try:
+                vec = np.array(kaldiio.load_mat(spec), dtype=np.float32)
+            except Exception as exc:
+                raise DataError(scp, f"cannot load {kind} '{spec}': {exc}", line=lineno, utt=utt) from None
+            if vec.ndim != 1 or vec.shape[0] != num_frames:
+                raise DataError(scp, f"expected {num_frames} {kind} values (one per mel frame of feats.scp), "
+                                f"got shape {vec.shape}", line=lineno, utt=utt)
+            if not np.isfinite(vec).all():
+                raise DataError(scp, f"non-finite {kind} values", line=lineno, utt=utt)
+            raw[kind] = vec
+        log_f0, voiced = log_f0_interpolated(raw["pitch"])
+        (p_mean, p_std), (e_mean, e_std) = self.prosody_stats["pitch"], self.prosody_stats["energy"]
+        return {"pitch": torch.from_numpy((log_f0 - p_mean) / p_std).float(),
+                "energy": torch.from_numpy((raw["energy"] - e_mean) / e_std).float(),
+                "voiced": torch.from_numpy(voiced)}
 
     def _load(self, utt: str) -> torch.Tensor:
         lineno, spec = self._specs[utt]
@@ -154,6 +209,9 @@ class TTSDataset(Dataset):
         if self.feats_scp is not None:
             utt = item["utt"]
             item["mel"] = self._cache[utt] if utt in self._cache else self._load(utt)
+            if self.with_prosody:
+                prosody = self._prosody_cache.get(utt)
+                item.update(prosody if prosody is not None else self._load_prosody(utt, item["mel"].shape[0]))
         else:
             item["mel"] = None
         return item
@@ -164,7 +222,8 @@ def collate(items: list[dict], reduction_factor: int = 1) -> dict:
 
     tokens (B, N) padded with 0, token_lens, token_mask; mels (B, T, n_mels) zero-padded with
     T rounded up to a multiple of ``reduction_factor``, mel_lens (true lengths), mel_mask,
-    stop_targets/stop_mask (B, T/r); speakers, emotions (B,); utts (list).
+    stop_targets/stop_mask (B, T/r); speakers, emotions (B,); utts (list); with prosody items
+    also pitch, energy (B, T) float and voiced (B, T) bool, zero/False-padded like the mels.
     """
     r = reduction_factor
     b = len(items)
@@ -190,4 +249,10 @@ def collate(items: list[dict], reduction_factor: int = 1) -> dict:
         batch.update(mels=mels, mel_lens=mel_lens,
                      mel_mask=torch.arange(t).unsqueeze(0) < mel_lens.unsqueeze(1),
                      stop_targets=stop, stop_mask=stop_mask)
+        if items[0].get("pitch") is not None:
+            for key, dtype in (("pitch", torch.float32), ("energy", torch.float32), ("voiced", torch.bool)):
+                padded = torch.zeros(b, t, dtype=dtype)
+                for i, it in enumerate(items):
+                    padded[i, : it[key].shape[0]] = it[key]
+                batch[key] = padded
     return batch

@@ -47,7 +47,7 @@ class FastSpeech2(nn.Module):
 
     def __init__(self, num_tokens: int, num_speakers: int = 1, num_emotions: int = 1, n_mels: int = 80,
                  *, dim: int = 128, heads: int = 2, enc_layers: int = 2, dec_layers: int = 2,
-                 ffn_hidden: int = 256, ffn_kernels=(9, 1), dropout: float = 0.1,
+                 ffn_hidden: int = 256, ffn_kernels=(9, 1), dropout: float = 0.1, dec_dropout: float = 0.0,
                  use_speaker: bool = True, use_emotion: bool = True, cond_dim: int = 64,
                  predictor_channels: int = 128, predictor_kernel: int = 3, predictor_dropout: float = 0.2,
                  value_kernel: int = 3, align_channels: int = 80, align_temperature: float = 5.0e-4,
@@ -82,7 +82,7 @@ class FastSpeech2(nn.Module):
         self.energy_embed = ValueEmbedding(dim, value_kernel)
         self.aligner = AlignmentEncoder(n_mels, dim, align_channels, align_temperature)
         self.prior_scaling = float(prior_scaling)
-        self.decoder = FFTStack(dim, dec_layers, heads, ffn_hidden, ffn_kernels, dropout)
+        self.decoder = FFTStack(dim, dec_layers, heads, ffn_hidden, ffn_kernels, dec_dropout)
         self.mel_out = nn.Linear(dim, n_mels)
         self.postnet = (Postnet(n_mels, postnet_layers, postnet_channels, postnet_kernel, 0.0)
                         if postnet_layers else None)
@@ -249,10 +249,12 @@ class FastSpeech2(nn.Module):
         log_dur = self.duration_predictor(h, tmask)
         durations = torch.round(torch.expm1(log_dur) * float(duration_scale))
         durations = durations.clamp(min=1.0, max=float(self.max_frames_per_token))
-        if maxlenratio:  # at most maxlenratio frames per token in total: shrink proportionally
-            limit = max(tokens.size(1), int(float(maxlenratio) * tokens.size(1)))
-            if float(durations.sum()) > limit:
-                durations = torch.floor(durations * limit / durations.sum()).clamp(min=1.0)
+        if maxlenratio:  # at most maxlenratio frames per token in total: shrink the excess over
+            n = tokens.size(1)  # one frame per token proportionally
+            limit = max(n, int(float(maxlenratio) * n))
+            total = float(durations.sum())
+            if total > limit:
+                durations = 1.0 + torch.floor((durations - 1.0) * (limit - n) / (total - n))
         durations = durations.long()
         pitch = self.pitch_predictor(h, tmask) + float(pitch_shift)
         energy = self.energy_predictor(h, tmask) * float(energy_scale)

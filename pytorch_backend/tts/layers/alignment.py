@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pytorch_backend.tts.layers.transformer import TimeConv
+
 NEG = -1.0e4  # a large negative log-probability (finite, so gradients stay finite)
 
 
@@ -33,23 +35,21 @@ class AlignmentEncoder(nn.Module):
     def __init__(self, n_mels: int, text_dim: int, channels: int = 80, temperature: float = 5.0e-4):
         super().__init__()
         self.temperature = float(temperature)
-        self.key = nn.Sequential(
-            nn.Conv1d(text_dim, 2 * text_dim, 3, padding=1), nn.ReLU(),
-            nn.Conv1d(2 * text_dim, channels, 1))
-        self.query = nn.Sequential(
-            nn.Conv1d(n_mels, 2 * n_mels, 3, padding=1), nn.ReLU(),
-            nn.Conv1d(2 * n_mels, n_mels, 1), nn.ReLU(),
-            nn.Conv1d(n_mels, channels, 1))
+        self.key = nn.Sequential(TimeConv(text_dim, 2 * text_dim, 3), nn.ReLU(),
+                                 TimeConv(2 * text_dim, channels, 1))
+        self.query = nn.Sequential(TimeConv(n_mels, 2 * n_mels, 3), nn.ReLU(),
+                                   TimeConv(2 * n_mels, n_mels, 1), nn.ReLU(),
+                                   TimeConv(n_mels, channels, 1))
 
     def forward(self, text: torch.Tensor, text_mask: torch.Tensor, mels: torch.Tensor, mel_mask: torch.Tensor,
                 log_prior: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """text (B, N, D) token embeddings, mels (B, T, n_mels) -> (log_probs, soft attention), both
         (B, T, N); padded tokens get probability 0 and padded frames rows of zeros (soft)."""
-        k = self.key((text * text_mask.unsqueeze(-1).to(text.dtype)).transpose(1, 2))  # (B, C, N)
-        q = self.query((mels * mel_mask.unsqueeze(-1).to(mels.dtype)).transpose(1, 2))  # (B, C, T)
+        k = self.key(text * text_mask.unsqueeze(-1).to(text.dtype))  # (B, N, C)
+        q = self.query(mels * mel_mask.unsqueeze(-1).to(mels.dtype))  # (B, T, C)
         # ||q - k||^2 = ||q||^2 - 2 q.k + ||k||^2, as one batched matmul (B, T, N)
-        dist = (q.pow(2).sum(1).unsqueeze(2) - 2.0 * torch.bmm(q.transpose(1, 2), k)
-                + k.pow(2).sum(1).unsqueeze(1)).clamp(min=0.0)
+        dist = (q.pow(2).sum(-1).unsqueeze(2) - 2.0 * torch.bmm(q, k.transpose(1, 2))
+                + k.pow(2).sum(-1).unsqueeze(1)).clamp(min=0.0)
         scores = -self.temperature * dist
         scores = scores.masked_fill(~text_mask.unsqueeze(1), NEG)
         logp = F.log_softmax(scores, dim=-1)

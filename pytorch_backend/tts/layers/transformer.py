@@ -26,23 +26,40 @@ def sinusoid_table(length: int, dim: int) -> torch.Tensor:
     return table
 
 
+class TimeConv(nn.Module):
+    """A 1-D conv over time on (B, T, C) with 'same' zero padding; width 1 runs as a Linear
+    (the same function, without the slow width-1 convolution kernels of CPU torch)."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: int):
+        super().__init__()
+        if kernel % 2 == 0:
+            raise ValueError(f"conv kernel widths must be odd, got {kernel}")
+        self.kernel = kernel
+        self.layer = nn.Linear(c_in, c_out) if kernel == 1 else nn.Conv1d(c_in, c_out, kernel, padding=kernel // 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.kernel == 1:
+            return self.layer(x)
+        return self.layer(x.transpose(1, 2)).transpose(1, 2)
+
+
 class ConvFeedForward(nn.Module):
     """conv(k1) -> ReLU -> dropout -> conv(k2), over time, 'same' zero padding."""
 
     def __init__(self, dim: int, hidden: int, kernels=(9, 1), dropout: float = 0.1):
         super().__init__()
         k1, k2 = (int(k) for k in kernels)
-        if k1 % 2 == 0 or k2 % 2 == 0:
-            raise ValueError(f"feed-forward conv kernels must be odd, got {kernels}")
-        self.conv1 = nn.Conv1d(dim, hidden, k1, padding=k1 // 2)
-        self.conv2 = nn.Conv1d(hidden, dim, k2, padding=k2 // 2)
-        self.dropout = nn.Dropout(dropout)
+        self.conv1 = TimeConv(dim, hidden, k1)
+        self.conv2 = TimeConv(hidden, dim, k2)
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.needs_mask = k2 > 1
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        m = mask.unsqueeze(1).to(x.dtype)  # (B, 1, T)
-        y = torch.relu(self.conv1(x.transpose(1, 2) * m))
-        y = self.conv2(self.dropout(y) * m)
-        return y.transpose(1, 2)
+        """x (B, T, dim) already zero at padding."""
+        y = self.dropout(torch.relu(self.conv1(x)))
+        if self.needs_mask:
+            y = y * mask.unsqueeze(-1).to(y.dtype)
+        return self.conv2(y)
 
 
 class FFTBlock(nn.Module):
@@ -57,7 +74,7 @@ class FFTBlock(nn.Module):
         self.norm1 = nn.LayerNorm(dim)
         self.ffn = ConvFeedForward(dim, ffn_hidden, ffn_kernels, dropout)
         self.norm2 = nn.LayerNorm(dim)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """x (B, T, dim), mask (B, T) True at real positions -> (B, T, dim), zero at padding."""
@@ -78,7 +95,7 @@ class FFTStack(nn.Module):
         self.dim = dim
         self.pos_scale = nn.Parameter(torch.ones(1))
         self.register_buffer("positions", sinusoid_table(1024, dim), persistent=False)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.blocks = nn.ModuleList(FFTBlock(dim, heads, ffn_hidden, ffn_kernels, dropout)
                                     for _ in range(layers))
 
