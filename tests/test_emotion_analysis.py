@@ -16,7 +16,8 @@ from pytorch_backend.ser import build_classifier
 from pytorch_backend.ser.train import save_classifier
 from pytorch_backend.train.run_tts import load_split, train_tts
 from pytorch_backend.tts.inference import load_trained
-from tts_fixtures import EMOTIONS, FEATS_CONF, N_MELS, make_corpus, tiny_conf
+from prosody_fixtures import add_prosody, tiny_fs2_conf
+from tts_fixtures import EMOTIONS, N_MELS, make_corpus, tiny_conf
 
 torch.set_num_threads(1)
 
@@ -24,9 +25,11 @@ torch.set_num_threads(1)
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("analysis")
-    corpus = make_corpus(root)
-    for model in ("gst", "emo_dnn", "tacotron2"):
-        train_tts(tiny_conf(model, max_steps=4, eval_interval=2, save_interval=2), corpus["data_root"],
+    corpus = add_prosody(make_corpus(root))
+    for model in ("gst", "emo_dnn", "tacotron2", "fastspeech2"):
+        conf = (tiny_fs2_conf if model == "fastspeech2" else lambda **kw: tiny_conf(model, **kw))(
+            max_steps=4, eval_interval=2, save_interval=2)
+        train_tts(conf, corpus["data_root"],
                   corpus["tokens"], corpus["dump"], root / model / "train", threads=1,
                   source=f"conf/tts/{model}.yaml")
     # an (untrained) emotion classifier in the format steps/train_ser.py writes
@@ -54,7 +57,8 @@ def test_projection_and_metrics_numbers():
         project(emb, "umap")
 
 
-@pytest.mark.parametrize("model,kind", [("gst", "style"), ("emo_dnn", "label"), ("tacotron2", "label")])
+@pytest.mark.parametrize("model,kind", [("gst", "style"), ("emo_dnn", "label"), ("tacotron2", "label"),
+                                        ("fastspeech2", "label")])
 def test_emotion_space_map_of_train_utterances(trained, tmp_path, model, kind):
     root, c = trained
     net, meta = load_trained(root / model / "train")

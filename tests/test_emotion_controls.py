@@ -18,19 +18,24 @@ from pytorch_backend.tts.controls import (Conditioner, check_supported, controls
                                           parse_weights, soft_label)
 from pytorch_backend.tts.inference import decode
 from pytorch_backend.tts.layers.latent import kl_per_dim, kl_weight_at, kl_with_floor
+from prosody_fixtures import add_prosody, tiny_fs2_conf
 from tts_fixtures import EMOTIONS, make_corpus, tiny_conf
 
 REPO = Path(__file__).resolve().parent.parent
-BACKENDS = ["tacotron2", "gst", "vae", "emo_dnn", "emo_cvae"]
+BACKENDS = ["tacotron2", "gst", "vae", "emo_dnn", "emo_cvae", "fastspeech2"]
+
+
+def conf_of(model, **train):
+    return tiny_fs2_conf(**train) if model == "fastspeech2" else tiny_conf(model, **train)
 torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("controls")
-    corpus = make_corpus(root)
+    corpus = add_prosody(make_corpus(root))
     for model in BACKENDS:
-        train_tts(tiny_conf(model, max_steps=6, eval_interval=3, save_interval=3), corpus["data_root"],
+        train_tts(conf_of(model, max_steps=6, eval_interval=3, save_interval=3), corpus["data_root"],
                   corpus["tokens"], corpus["dump"], root / model / "train", threads=1,
                   source=f"conf/tts/{model}.yaml")
     return root, corpus
@@ -38,7 +43,7 @@ def trained(tmp_path_factory):
 
 def run(trained, model, out, conf_decode=None, **kw):
     root, c = trained
-    conf = tiny_conf(model)
+    conf = conf_of(model)
     conf["tts"]["decode"].update(conf_decode or {})
     return decode(conf, root / model / "train", c["data_root"], "eval", c["tokens"], c["dump"], out,
                   progress=False, source=f"conf/tts/{model}.yaml", **kw)
@@ -164,7 +169,7 @@ def test_reference_wav_for_latent_models(trained, tmp_path, model):
     assert all(np.array_equal(r0[u], n[u]) for u in n)
 
 
-@pytest.mark.parametrize("model", ["tacotron2", "emo_dnn"])
+@pytest.mark.parametrize("model", ["tacotron2", "emo_dnn", "fastspeech2"])
 def test_label_models_refuse_a_reference_wav(trained, tmp_path, model):
     _, c = trained
     with pytest.raises(ConfigError) as err:
@@ -185,7 +190,7 @@ def test_gst_token_weights(trained, tmp_path):
     with pytest.raises(ConfigError) as err:
         run(trained, "gst", tmp_path / "bad", {"gst_weights": [1.0, 0.0]})
     assert err.value.key == "decode.gst_weights" and "shape" in str(err.value)
-    for model in ("vae", "emo_cvae", "emo_dnn", "tacotron2"):
+    for model in ("vae", "emo_cvae", "emo_dnn", "tacotron2", "fastspeech2"):
         with pytest.raises(ConfigError) as err:
             run(trained, model, tmp_path / "bad", {"gst_weights": one_hot})
         assert err.value.key == "decode.gst_weights"

@@ -101,6 +101,11 @@ class FastSpeech2(nn.Module):
         """No reference encoder: synthesis never takes a style vector."""
         return False
 
+    def label_embedding(self, emotion_weights):
+        """The emotion vector (B, D) of soft labels (B, num_emotions): the emotion-space map's input."""
+        return self.emotion_vector(emotion_weights=emotion_weights, batch_size=emotion_weights.size(0),
+                                   device=emotion_weights.device)
+
     # -- conditioning ------------------------------------------------------------------------
     def emotion_vector(self, emotions=None, emotion_weights=None, batch_size: int = 1, device=None):
         """(B, cond_dim) emotion vectors from ids (B,) or soft labels (B, num_emotions)."""
