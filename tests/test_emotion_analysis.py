@@ -156,6 +156,7 @@ def test_results_table_across_backends(tmp_path):
     text = (tmp_path / "results" / "c.md").read_text()
     assert "| c_gst | 14.00 ± 1.00 | 0.200 | 0.820 | 0.82 | 0.10 → 0.40 → 0.90 (rises) | 1.50 M | 1500 | 5.0 min" in text
     assert "| c_vae |" in text and "floor of griffin_lim" in text
+    assert "`snakemake results/c.md`" in text
     assert data["experiments"]["c_vae"]["vocoders"]["griffin_lim"]["synth"]["emotion_accuracy"] == 0.9
     assert json.loads((tmp_path / "results" / "c.json").read_text())["corpus"] == "c"
     from pytorch_backend.errors import DataError

@@ -36,7 +36,7 @@ def render(rows: list[dict], corpus: str) -> tuple[str, dict]:
     real = {r["summary"]["ser"]["real_accuracy"] for r in rows}
     out = {"corpus": corpus, "experiments": {}}
     lines = [f"# Results on `{corpus}`: every backend", "",
-             "Written by `snakemake results/{corpus}.md` from each `exp/<exp>/summary.json`. Emotion accuracy is the "
+             f"Written by `snakemake results/{corpus}.md` from each `exp/<exp>/summary.json`. Emotion accuracy is the "
              "corpus's speech-emotion classifier on the synthesized eval utterances; *ratio* divides it by the "
              f"classifier's accuracy on the real recordings ({', '.join(_num(a) for a in sorted(real))}). "
              "RTF = (decode + vocode wall time) / audio time on the machine that ran it.", ""]
