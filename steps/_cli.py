@@ -21,7 +21,9 @@ def parser(description: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--conf", type=json.loads, default={},
                    help="the config slice of this stage, as JSON (Snakemake passes it)")
-    p.add_argument("--log", default=None, help="also write the log to this file")
+    # --log-file: the spelling to use after `torchrun ... -m steps.x`, whose own parser would
+    # take "--log" for an ambiguous abbreviation of its --log-dir/--logs-specs options
+    p.add_argument("--log", "--log-file", dest="log", default=None, help="also write the log to this file")
     p.add_argument("--verbose", action="store_true")
     return p
 

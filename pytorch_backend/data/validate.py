@@ -6,7 +6,7 @@ hold ``utt2dur``. The rules enforced here:
 * every file exists, has no empty line, no key without a value, no duplicate key, and is
   sorted on its key as ``LC_ALL=C sort`` would sort it (by UTF-8 bytes);
 * utterance and speaker ids are safe as file names (printable, no ``/`` or ``\\``, no ``..``,
-  no leading ``-``);
+  no leading ``-`` or ``.``, at most :data:`MAX_ID_BYTES` bytes; see :func:`unsafe_id_reason`);
 * every utterance id starts with its speaker id (Kaldi's convention; ``utt == spk`` is allowed,
   as in Kaldi dirs without speaker information) and ``utt2spk``, read in utterance order, lists
   the speakers in C order too (what Kaldi's sorting by speaker needs);
@@ -37,6 +37,8 @@ OPTIONAL_FILES = ("utt2dur",)
 # Files keyed by utterance id (spk2utt is keyed by speaker id).
 UTT_FILES = ("wav.scp", "text", "utt2spk", "utt2emo", "utt2dur")
 MAX_REPORTED = 10
+# ids become file names with suffixes (``<utt>_attention.png``); file names end at 255 bytes
+MAX_ID_BYTES = 200
 
 
 class _Problems:
@@ -66,16 +68,38 @@ class _Problems:
 
 
 def unsafe_id_reason(ident: str) -> str | None:
-    """Why ``ident`` cannot serve as a file name, or None when it is safe."""
+    """Why ``ident`` cannot serve as a file name, or None when it is safe.
+
+    Refused: empty; a path separator; ``..`` (a way out of the directory); a leading ``-``
+    (read as an option by command-line tools) or ``.`` (a hidden file, or ``.`` itself);
+    non-printable characters (NUL, control codes, whitespace); more than
+    :data:`MAX_ID_BYTES` bytes of UTF-8.
+    """
+    if not ident:
+        return "is empty"
     if "/" in ident or "\\" in ident:
         return "contains a path separator ('/' or '\\')"
     if ".." in ident:
         return "contains '..'"
     if ident.startswith("-"):
         return "starts with '-'"
-    if not ident.isprintable():
-        return "contains a non-printable character"
+    if ident.startswith("."):
+        return "starts with '.'"
+    if not ident.isprintable() or any(c.isspace() for c in ident):
+        return "contains a non-printable or whitespace character"
+    if len(ident.encode("utf-8")) > MAX_ID_BYTES:
+        return f"is longer than {MAX_ID_BYTES} bytes"
     return None
+
+
+def safe_file_stem(ident: str, source, line: int | None = None) -> str:
+    """``ident`` when it is safe as (the start of) a file name, else a DataError naming
+    ``source`` and ``line``; call it wherever a file is named from an utterance id (wav names,
+    plots), since ids can reach those places without passing data validation."""
+    reason = unsafe_id_reason(ident)
+    if reason:
+        raise DataError(source, f"utterance id not usable as a file name: {reason}", line=line, utt=ident)
+    return ident
 
 
 def _read_rows(path: Path, problems: _Problems) -> list[tuple[int, str, str]]:

@@ -9,6 +9,7 @@ plain containers so ``torch.load(weights_only=True)`` reads it.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from pathlib import Path
 
@@ -22,9 +23,38 @@ STEP_RE = re.compile(r"^step_(\d+)\.pt$")
 
 
 def save_atomic(obj, path) -> None:
-    """``torch.save`` through a temporary file (fsync + rename)."""
+    """``torch.save`` through a temporary file (fsync + rename), then fsync the directory so
+    the rename itself survives a power cut, not only a killed process."""
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
+    _fsync_dir(Path(path).parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # e.g. a platform without directory handles
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temps(directory) -> list[Path]:
+    """Delete temporary files a killed writer left in ``directory`` (``.<name>.pt.*.tmp``);
+    call only while no checkpoint is being written (at the start of training)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    stale = [p for p in directory.glob(".*.pt.*.tmp") if p.is_file()]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    if stale:
+        log.info("removed %d temporary file(s) of an interrupted checkpoint write in %s", len(stale), directory)
+    return stale
 
 
 def checkpoint_path(ckpt_dir, step: int) -> Path:
@@ -49,7 +79,11 @@ def load_checkpoint(path, map_location="cpu") -> dict:
 
 
 def load_newest(ckpt_dir, map_location="cpu") -> tuple[dict | None, Path | None]:
-    """The newest checkpoint that loads; unreadable newer ones are skipped with a warning."""
+    """The newest checkpoint that loads; unreadable newer ones are skipped with a warning.
+
+    Unreadable = truncated or corrupt (torch.load fails), not a training checkpoint, or
+    holding another step than its name says. Skipped files stay where they are (evidence).
+    """
     for step, path in list_checkpoints(ckpt_dir):
         try:
             state = load_checkpoint(path, map_location)

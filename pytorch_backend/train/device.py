@@ -20,7 +20,7 @@ def choose_device(gpus: int = 0) -> torch.device:
                         "through torchrun, as the Snakefile launches them)", gpus)
         return torch.device("cuda", 0)
     if gpus >= 1:
-        log.warning("--gpus %d but CUDA is not available: training on CPU", gpus)
+        log.warning("--gpus %d but CUDA is not available: running on the CPU", gpus)
     return torch.device("cpu")
 
 

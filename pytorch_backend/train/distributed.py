@@ -17,6 +17,7 @@ back-propagated. Validation, inference and ``state_dict`` use the bare model, an
 
 from __future__ import annotations
 
+import datetime
 import logging
 import os
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ import torch.distributed as dist
 from pytorch_backend.train.device import choose_device
 
 log = logging.getLogger("emotts.train")
+
+COLLECTIVE_TIMEOUT = datetime.timedelta(minutes=60)
 
 
 @dataclass
@@ -79,7 +82,8 @@ def setup(gpus: int = 0) -> DistContext:
         device, backend = torch.device("cpu"), "gloo"
     if not dist.is_initialized():
         kwargs = {"device_id": device} if backend == "nccl" else {}
-        dist.init_process_group(backend, rank=rank, world_size=world, **kwargs)
+        # other ranks wait in a collective while rank 0 validates and writes checkpoints
+        dist.init_process_group(backend, rank=rank, world_size=world, timeout=COLLECTIVE_TIMEOUT, **kwargs)
     log.info("rank %d of %d on %s (%s)", rank, world, device, backend)
     return DistContext(rank, world, local_rank, device, backend)
 
@@ -135,6 +139,13 @@ def all_reduce_sum(values: list[float], ctx: DistContext) -> list[float]:
     t = torch.tensor(values, dtype=torch.float64, device=ctx.device)
     dist.all_reduce(t, op=dist.ReduceOp.SUM)
     return t.tolist()
+
+
+def all_reduce_tensor(t: torch.Tensor, ctx: DistContext) -> torch.Tensor:
+    """Sum a tensor over the ranks in place (one collective; identity when not distributed)."""
+    if ctx.distributed:
+        dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    return t
 
 
 def broadcast_object(obj, ctx: DistContext, src: int = 0):

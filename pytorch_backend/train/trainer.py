@@ -199,9 +199,9 @@ class Trainer:
             # global batch (x world size) so the average is the global batch's gradient
             weight = float(getattr(indices, "weight", 1.0 / self.dist.world_size))
             names = list(terms)
-            sums = ddp.all_reduce_sum([float(terms[k].detach()) * weight if weight else 0.0
-                                       for k in names], self.dist)
-            reported = dict(zip(names, sums))
+            values = torch.stack([terms[k].detach().float().reshape(()) for k in names])
+            values = values * weight if weight else torch.zeros_like(values)  # a filler adds nothing
+            reported = dict(zip(names, ddp.all_reduce_tensor(values, self.dist).tolist()))
             loss = loss * (weight * self.dist.world_size)
         else:
             reported = {k: float(v.detach()) for k, v in terms.items()}
@@ -252,6 +252,8 @@ class Trainer:
         """
         state = path = None
         if self.is_main:
+            for directory in (self.ckpt_dir, self.out):  # leftovers of a write cut short by a kill
+                ckpt.remove_stale_temps(directory)
             state, path = ckpt.load_newest(self.ckpt_dir, map_location=self.device)
             if state is not None:
                 theirs = (state.get("meta") or {}).get("fingerprint")
@@ -357,7 +359,8 @@ class Trainer:
                     window, window_n, window_t0 = {}, 0, time.time()
                 self.train_seconds += time.time() - t_last
                 t_last = time.time()
-                stop = (self.step >= self.max_steps or self._agree(self._time_up())
+                time_up = self._agree(self._time_up()) if self.max_minutes else False
+                stop = (self.step >= self.max_steps or time_up
                         or (stop_after is not None and steps_this_call >= stop_after))
                 if self.step % self.eval_interval == 0 or (stop and stop_after is None):
                     self._validate()
