@@ -30,6 +30,7 @@ from tqdm import tqdm
 from pytorch_backend.data.kaldi_map import read_kv
 from pytorch_backend.data.sampler import BucketBatchSampler
 from pytorch_backend.data.tts_dataset import TTSDataset, collate
+from pytorch_backend.data.validate import safe_file_stem
 from pytorch_backend.errors import ConfigError, DataError
 from pytorch_backend.plots.attention import plot_attention
 from pytorch_backend.plots.mel import plot_mels
@@ -172,12 +173,13 @@ def decode_split(model, meta: dict, dataset: TTSDataset, out_dir, decode_conf: d
             stopped += 1  # non-autoregressive models always end where their durations say
         if index < nplots:
             tag = f"{utt} ({intended[utt]})"
-            plot_attention(res["alignment"].float().cpu().numpy(), out / "plots" / f"{utt}_attention.png",
+            stem = safe_file_stem(utt, "decoded utterance ids")
+            plot_attention(res["alignment"].float().cpu().numpy(), out / "plots" / f"{stem}_attention.png",
                            title=f"{tag}: decode")
             panels = [("decoded", mel)]
             if dataset.feats_scp is not None:
                 panels.append(("real", dataset.denormalize(item["mel"]).numpy()))
-            plot_mels(panels, out / "plots" / f"{utt}_mel.png", title=tag)
+            plot_mels(panels, out / "plots" / f"{stem}_mel.png", title=tag)
     wall = time.time() - t0
     write_text_atomic(out / "utt2emo", "".join(f"{u} {intended[u]}\n" for u in mats))
     write_ark_scp(out, mats)
