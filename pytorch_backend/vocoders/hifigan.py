@@ -124,13 +124,19 @@ class PeriodDiscriminator(nn.Module):
             x = F.pad(x, (0, self.period - t % self.period), mode="reflect")
             t = x.shape[-1]
         x = x.view(b, c, t // self.period, self.period)
-        feats = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), SLOPE)
-            feats.append(x)
-        x = self.post(x)
+        return conv_stack_scores(self.convs, self.post, x)
+
+
+def conv_stack_scores(convs, post, x: torch.Tensor):
+    """Leaky-ReLU conv stack then the score conv: (flattened scores, every layer's output), the
+    latter for the feature-matching loss."""
+    feats = []
+    for conv in convs:
+        x = F.leaky_relu(conv(x), SLOPE)
         feats.append(x)
-        return x.flatten(1), feats
+    x = post(x)
+    feats.append(x)
+    return x.flatten(1), feats
 
 
 class ScaleDiscriminator(nn.Module):
@@ -153,13 +159,7 @@ class ScaleDiscriminator(nn.Module):
         self.post = wn_conv1d(c, 1, 3, padding=1)
 
     def forward(self, x: torch.Tensor):
-        feats = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), SLOPE)
-            feats.append(x)
-        x = self.post(x)
-        feats.append(x)
-        return x.flatten(1), feats
+        return conv_stack_scores(self.convs, self.post, x)
 
 
 class MultiDiscriminator(nn.Module):
