@@ -257,13 +257,18 @@ def resolve_experiment(conf_dir, corpus: str, model: str) -> dict:
     return resolved
 
 
+PROSODY_FEATS_KEYS = ("pitch_energy", "f0_method", "f0_floor", "f0_ceil")  # pitch/energy dump only
+
+
 def resolve_ser(conf_dir, corpus: str) -> dict:
     """What the corpus's shared emotion classifier depends on."""
     corpus_conf = load_corpus_conf(conf_dir, corpus)
     feats_conf = load_checked(Path(conf_dir) / "feats" / f"{corpus_conf['feats']}.yaml", FEATS_SCHEMA)
     eval_conf = load_checked(Path(conf_dir) / "eval.yaml", EVAL_SCHEMA)
+    # the classifier reads log-mels only: pitch/energy options must not retrain it
+    mel_conf = {k: v for k, v in feats_conf.items() if k not in PROSODY_FEATS_KEYS}
     return {"emotions": corpus_conf["emotions"], "feats_name": corpus_conf["feats"],
-            "feats": feats_conf, "ser": eval_conf["ser"]}
+            "feats": mel_conf, "ser": eval_conf["ser"]}
 
 
 def dump_yaml(data) -> str:

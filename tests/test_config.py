@@ -90,3 +90,17 @@ def test_deep_merge_does_not_modify_inputs():
     out = cfg.deep_merge(base, {"a": {"b": 5}})
     assert out == {"a": {"b": 5, "c": 2}}
     assert base == {"a": {"b": 1, "c": 2}}
+
+
+def test_ser_slice_ignores_pitch_options_but_not_mel_options(tmp_path):
+    from pytorch_backend.config import resolve_ser
+
+    conf = tmp_path / "conf"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "conf", conf)
+    before = resolve_ser(conf, "espeak_emo")
+    feats = conf / "feats" / "mel80.yaml"
+    data = yaml.safe_load(feats.read_text())
+    feats.write_text(yaml.safe_dump(dict(data, f0_ceil=500.0, f0_method="harvest")))
+    assert resolve_ser(conf, "espeak_emo") == before  # the classifier does not retrain
+    feats.write_text(yaml.safe_dump(dict(data, fmax=7600.0)))
+    assert resolve_ser(conf, "espeak_emo")["feats"]["fmax"] == 7600.0
