@@ -17,12 +17,14 @@ from pytorch_backend.vocoders.train import train_vocoder
 FEATS = dict(defaults_of(FEATS_SCHEMA), nj=1)  # trim_silence on, as in the real pipeline
 HOP = FEATS["hop_length"]
 
-_SMALL_DISC = {"scales": 2, "scale_channels": 4, "scale_max_channels": 16, "scale_downsample": [4, 4]}
+_SMALL_DISC = {"scales": 2, "channels": 4, "max_channels": 16, "downsample_scales": [4, 4]}  # MelGAN's
+_SMALL_HIFIGAN_DISC = {"periods": [2, 3], "period_channels": [4, 8], "scales": 2, "scale_channels": [4, 4, 8],
+                       "scale_kernel_sizes": [15, 41, 5], "scale_strides": [1, 4, 1], "scale_groups": [1, 4, 1]}
 TINY = {
     "hifigan": {"generator": {"upsample_initial_channel": 16, "upsample_rates": [8, 8, 4],
                               "upsample_kernel_sizes": [16, 16, 8], "resblock": "2",
                               "resblock_kernel_sizes": [3], "resblock_dilation_sizes": [[1, 2]]},
-                "discriminator": {"periods": [2, 3], "period_channels": [4, 8], **_SMALL_DISC}},
+                "discriminator": _SMALL_HIFIGAN_DISC},
     "parallel_wavegan": {"generator": {"layers": 4, "stacks": 2, "residual_channels": 8, "gate_channels": 16,
                                        "skip_channels": 8},
                          "discriminator": {"layers": 4, "channels": 8}},

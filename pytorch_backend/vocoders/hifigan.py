@@ -1,10 +1,15 @@
 """HiFi-GAN (Kong, Kim & Bae 2020): transposed-conv upsampling generator with multi-receptive-field
-residual blocks, multi-period and multi-scale discriminators.
+residual blocks, trained against HiFi-GAN's multi-period + multi-scale discriminators
+(vocoders/discriminators.py) with log-mel L1 (x45), least-squares adversarial and
+feature-matching (x2, summed over every layer of every sub-discriminator) losses.
 
 Generator: conv_pre (mels -> C) -> for each upsampling stage i: leaky ReLU, transposed conv
 (stride u_i, C/2^i -> C/2^(i+1)), then the mean of the residual blocks (one per kernel size).
 ResBlock "1" (V1/V2) has two convs per dilation, ResBlock "2" (V3) one. conv_post -> tanh.
 The product of ``upsample_rates`` must equal the hop length (x bands for sub-band output).
+
+Generator sizes (weight norm folded, as synthesized), against Table 1 of the paper:
+V1 13.93 M (13.92 M), V2 0.93 M (0.92 M), V3 1.46 M (1.46 M); tests/test_vocoder_hifigan.py checks them.
 """
 
 from __future__ import annotations
@@ -15,8 +20,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pytorch_backend.vocoders.discriminators import HiFiGANDiscriminator
+from pytorch_backend.vocoders.layers import init_normal, same_padding, wn_conv1d
 from pytorch_backend.vocoders.neural import NeuralVocoder
-from pytorch_backend.vocoders.layers import init_normal, same_padding, wn_conv1d, wn_conv2d
 
 SLOPE = 0.1
 
@@ -104,98 +110,11 @@ class HiFiGANGenerator(nn.Module):
         return self.forward(mel).squeeze(1)
 
 
-class PeriodDiscriminator(nn.Module):
-    """Reshapes audio to (T/p, p) and applies 2-D convs with kernels (k, 1): one period's view."""
-
-    def __init__(self, period: int, channels=(32, 128, 512, 1024, 1024), kernel_size: int = 5, stride: int = 3):
-        super().__init__()
-        self.period = int(period)
-        convs, c_in = [], 1
-        for i, c in enumerate(channels):
-            s = stride if i < len(channels) - 1 else 1
-            convs.append(wn_conv2d(c_in, int(c), (kernel_size, 1), (s, 1), padding=(same_padding(kernel_size), 0)))
-            c_in = int(c)
-        self.convs = nn.ModuleList(convs)
-        self.post = wn_conv2d(c_in, 1, (3, 1), padding=(1, 0))
-
-    def forward(self, x: torch.Tensor):
-        b, c, t = x.shape
-        if t % self.period:
-            x = F.pad(x, (0, self.period - t % self.period), mode="reflect")
-            t = x.shape[-1]
-        x = x.view(b, c, t // self.period, self.period)
-        return conv_stack_scores(self.convs, self.post, x)
-
-
-def conv_stack_scores(convs, post, x: torch.Tensor):
-    """Leaky-ReLU conv stack then the score conv: (flattened scores, every layer's output), the
-    latter for the feature-matching loss."""
-    feats = []
-    for conv in convs:
-        x = F.leaky_relu(conv(x), SLOPE)
-        feats.append(x)
-    x = post(x)
-    feats.append(x)
-    return x.flatten(1), feats
-
-
-class ScaleDiscriminator(nn.Module):
-    """MelGAN/HiFi-GAN scale discriminator: strided grouped 1-D convs over (pooled) audio."""
-
-    def __init__(self, channels: int = 128, max_channels: int = 1024, max_groups: int = 16,
-                 downsample_scales=(4, 4, 4, 4), kernel_size: int = 41):
-        super().__init__()
-        c = int(channels)
-        layers = [wn_conv1d(1, c, 15, padding=7)]
-        for s in downsample_scales:
-            c_out = min(c * int(s), int(max_channels))
-            groups = max(1, min(c // 4, int(max_groups)))
-            while c % groups or c_out % groups:
-                groups -= 1
-            layers.append(wn_conv1d(c, c_out, kernel_size, int(s), padding=kernel_size // 2, groups=groups))
-            c = c_out
-        layers.append(wn_conv1d(c, c, 5, padding=2))
-        self.convs = nn.ModuleList(layers)
-        self.post = wn_conv1d(c, 1, 3, padding=1)
-
-    def forward(self, x: torch.Tensor):
-        return conv_stack_scores(self.convs, self.post, x)
-
-
-class MultiDiscriminator(nn.Module):
-    """A list of sub-discriminators; each sees audio average-pooled ``pool`` times by 2 (scales)
-    or the raw audio (periods). Returns (scores, feature lists)."""
-
-    def __init__(self, periods=(2, 3, 5, 7, 11), period_channels=(32, 128, 512, 1024, 1024),
-                 scales: int = 3, scale_channels: int = 128, scale_max_channels: int = 1024,
-                 scale_downsample=(4, 4, 4, 4), scale_kernel_size: int = 41):
-        super().__init__()
-        self.periods = nn.ModuleList(PeriodDiscriminator(p, period_channels) for p in periods)
-        self.scales = nn.ModuleList(
-            ScaleDiscriminator(scale_channels, scale_max_channels, 16, scale_downsample, scale_kernel_size)
-            for _ in range(int(scales)))
-
-    def forward(self, wav: torch.Tensor):
-        outs, feats = [], []
-        for disc in self.periods:
-            o, f = disc(wav)
-            outs.append(o)
-            feats.append(f)
-        x = wav
-        for i, disc in enumerate(self.scales):
-            if i:
-                x = F.avg_pool1d(x, 4, 2, padding=2)
-            o, f = disc(x)
-            outs.append(o)
-            feats.append(f)
-        return outs, feats
-
-
 class HiFiGAN(NeuralVocoder):
     """Registry entry ``hifigan``: V1/V2/V3 by generator keywords (conf/vocoder/hifigan*.yaml)."""
 
     name = "hifigan"
     objective = "gan"
     generator_cls = HiFiGANGenerator
-    discriminator_cls = MultiDiscriminator
+    discriminator_cls = HiFiGANDiscriminator
     default_train = {"lambda_mel": 45.0, "lambda_stft": 0.0, "lambda_adv": 1.0, "lambda_fm": 2.0}

@@ -4,7 +4,8 @@
   computed with the toolkit's one log-mel definition (feats/logmel.py) in differentiable torch.
 - ``MultiResolutionSTFTLoss``: spectral convergence + log-magnitude L1 at several STFT sizes
   (Yamamoto et al. 2020, Parallel WaveGAN); also used on PQMF sub-bands (multi-band MelGAN).
-- Least-squares GAN losses and the feature-matching L1 over discriminator feature maps.
+- Least-squares GAN losses, and feature matching: per-layer L1 means summed over the layers and
+  sub-discriminators (the papers' L_FM; vocoders/discriminators.py decides which maps count).
 """
 
 from __future__ import annotations
@@ -91,10 +92,24 @@ def generator_adv_loss(fake_outs) -> torch.Tensor:
 
 
 def feature_matching_loss(real_feats, fake_feats) -> torch.Tensor:
-    """L1 between discriminator feature maps of real and generated audio (real ones detached)."""
-    loss, count = 0.0, 0
-    for rs, fs in zip(real_feats, fake_feats):
-        for r, f in zip(rs, fs):
-            loss = loss + F.l1_loss(f, r.detach())
-            count += 1
-    return loss / max(count, 1)
+    """Feature matching (MelGAN's and HiFi-GAN's L_FM): the mean absolute
+    difference of each feature map of real and generated audio, summed over the layers of every
+    sub-discriminator and over the sub-discriminators (not averaged; the trainer multiplies it by
+    ``lambda_fm``: 2 in HiFi-GAN, 10 in MelGAN). ``real_feats``/``fake_feats``: one list of feature
+    maps per sub-discriminator, as the discriminators return them; real maps are detached."""
+    if len(real_feats) != len(fake_feats):
+        raise ValueError(f"feature maps of {len(real_feats)} real and {len(fake_feats)} generated "
+                         "sub-discriminators")
+    loss = None
+    for i, (rs, fs) in enumerate(zip(real_feats, fake_feats)):
+        if len(rs) != len(fs):
+            raise ValueError(f"sub-discriminator {i}: {len(rs)} real and {len(fs)} generated feature maps")
+        for j, (r, f) in enumerate(zip(rs, fs)):
+            if r.shape != f.shape:
+                raise ValueError(f"sub-discriminator {i}, layer {j}: real feature map {tuple(r.shape)} "
+                                 f"vs generated {tuple(f.shape)}")
+            term = torch.mean(torch.abs(f - r.detach()))
+            loss = term if loss is None else loss + term
+    if loss is None:
+        raise ValueError("no feature maps to match (a discriminator without layers?)")
+    return loss

@@ -4,8 +4,10 @@ Generator: edge-padded conv 7 (mels -> C), then per upsampling ratio r a leaky R
 transposed conv (kernel 2r, stride r, channels halved) and a residual stack of dilated convs
 (dilations 3^0..3^(n-1)); leaky ReLU, conv 7 -> ``out_channels``, tanh. The multi-band
 generator emits ``bands`` sub-band signals at rate hop/bands and a PQMF synthesizes the full
-band. Discriminator: three scale discriminators on progressively average-pooled audio
-(hifigan.MultiDiscriminator with no period discriminators).
+band. Discriminator: MelGAN's three scale discriminators on progressively average-pooled audio
+(discriminators.MelGANDiscriminator); its feature-matching loss sums the per-layer L1 means over
+layers and discriminators (the paper's L_FM, weight 10); multi-band MelGAN replaces it with the
+multi-resolution STFT losses (``lambda_fm`` 0).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import math
 import torch
 from torch import nn
 
-from pytorch_backend.vocoders.hifigan import MultiDiscriminator
+from pytorch_backend.vocoders.discriminators import MelGANDiscriminator
 from pytorch_backend.vocoders.layers import wn_conv1d, wn_conv_transpose1d
 from pytorch_backend.vocoders.neural import NeuralVocoder
 from pytorch_backend.vocoders.pqmf import PQMF
@@ -96,8 +98,8 @@ class MelGAN(NeuralVocoder):
     name = "melgan"
     objective = "gan"
     generator_cls = FullBandMelGANGenerator
-    discriminator_cls = MultiDiscriminator
-    default_discriminator = {"periods": [], "scales": 3, "scale_channels": 16, "scale_max_channels": 1024}
+    discriminator_cls = MelGANDiscriminator
+    default_discriminator = {"scales": 3, "channels": 16, "max_channels": 1024}
     default_train = {"lambda_stft": 1.0, "lambda_adv": 1.0, "lambda_fm": 10.0, "lr_g": 1.0e-4,
                      "lr_d": 1.0e-4, "betas": [0.5, 0.9]}
 
@@ -108,7 +110,7 @@ class MultiBandMelGAN(NeuralVocoder):
     name = "multiband_melgan"
     objective = "gan"
     generator_cls = MultiBandMelGANGenerator
-    discriminator_cls = MultiDiscriminator
-    default_discriminator = {"periods": [], "scales": 3, "scale_channels": 16, "scale_max_channels": 512}
+    discriminator_cls = MelGANDiscriminator
+    default_discriminator = {"scales": 3, "channels": 16, "max_channels": 512}
     default_train = {"lambda_stft": 0.5, "lambda_subband_stft": 0.5, "lambda_adv": 2.5, "lambda_fm": 0.0,
                      "lr_g": 1.0e-3, "lr_d": 1.0e-3, "betas": [0.5, 0.9]}
