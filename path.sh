@@ -10,7 +10,9 @@ else
   echo "path.sh: no .venv in $_emotts_root; run 'make setup' first" >&2
   return 1 2>/dev/null || exit 1
 fi
-export PYTHONPATH="$_emotts_root${PYTHONPATH:+:$PYTHONPATH}"
+# bin/ first: its snakemake launcher accepts targets after --resources/--config/... (see bin/snakemake)
+export PATH="$_emotts_root/bin:$PATH"
+# no PYTHONPATH: `make setup` installs steps, local, pipeline and pytorch_backend into .venv (editable)
 export MPLBACKEND=Agg
 export PYTHONUNBUFFERED=1
 unset _emotts_root

@@ -185,6 +185,41 @@ def test_pipe_refused_and_accepted_with_allow_pipes(tmp_path):
     validate_data_dir(data, EMOTIONS, allow_pipes=True, check_audio=True)
 
 
+@pytest.mark.parametrize("sep", [" ", "\t", "  "])
+def test_wav_path_with_whitespace_is_refused_naming_the_line(tmp_path, sep):
+    data = make_data_dir(tmp_path)
+    spaced = tmp_path / f"Emotion{sep}Speech" / "spk1_002.wav"
+    spaced.parent.mkdir()
+    (tmp_path / "wav" / "spk1_002.wav").rename(spaced)  # the file exists: only the line is wrong
+    lines = read_lines(data / "wav.scp")
+    lines[1] = f"spk1_002 {spaced}"
+    write_lines(data / "wav.scp", lines)
+    for allow_pipes in (False, True):  # not a command, so allow_pipes does not accept it either
+        err = expect_error(data, f"{data / 'wav.scp'}:2 (utterance spk1_002): entry has 3 fields",
+                           "'<id> <path>' or '<id> <command> |'", "contains whitespace", allow_pipes=allow_pipes)
+        assert len(err.errors) == 1 and err.line == 2  # reported once, the audio is not opened
+
+
+def test_piped_command_may_have_many_fields(tmp_path):
+    data = make_data_dir(tmp_path)
+    lines = read_lines(data / "wav.scp")
+    lines[0] = "spk1_001 sox -t flac in.flac -t wav -r 16000 - |"
+    write_lines(data / "wav.scp", lines)
+    validate_data_dir(data, EMOTIONS, allow_pipes=True, check_audio=True)
+
+
+def test_step_rejects_wav_path_with_whitespace(tmp_path):
+    data = make_data_dir(tmp_path)
+    lines = read_lines(data / "wav.scp")
+    lines[2] = "spk2_001 /corpus/Emotion Speech Dataset/spk2_001.wav"
+    write_lines(data / "wav.scp", lines)
+    res = run_step("--conf", '{"emotions": ["neutral", "happy", "sad"]}', "--data-dir", str(data),
+                   "--touch", str(data / ".validated"))
+    assert res.returncode == 1 and not (data / ".validated").exists()
+    assert f"{data / 'wav.scp'}:3 (utterance spk2_001): entry has 4 fields" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
 def test_missing_wav(tmp_path):
     data = make_data_dir(tmp_path)
     (tmp_path / "wav" / "spk1_002.wav").unlink()

@@ -14,7 +14,9 @@ hold ``utt2dur``. The rules enforced here:
 * ``spk2utt`` holds exactly the (speaker, utterance) pairs of ``utt2spk``;
 * ``utt2emo`` labels belong to the corpus's emotion set; ``text`` is not empty;
   ``utt2dur`` values are positive finite numbers;
-* ``wav.scp`` entries that are commands (``... |``) are refused unless ``allow_pipes``;
+* a ``wav.scp`` entry is ``<id> <path>`` or ``<id> <command> |``: an entry that is not a command
+  and has more than two fields (a path with whitespace in it, which Kaldi's tools would split)
+  is refused; commands are refused unless ``allow_pipes``;
 * with ``check_audio``, each wav exists, is readable by soundfile and holds samples.
 
 All problems are collected; the raised :class:`DataError` carries the first one (its message
@@ -29,8 +31,8 @@ import os
 from collections import Counter
 from pathlib import Path
 
-from pytorch_backend.data.kaldi_map import c_sorted
 from pytorch_backend.errors import DataError
+from pytorch_backend.io.kaldi_map import c_sorted
 
 REQUIRED_FILES = ("wav.scp", "text", "utt2spk", "spk2utt", "utt2emo")
 OPTIONAL_FILES = ("utt2dur",)
@@ -226,8 +228,8 @@ def validate_data_dir(data_dir, emotions, allow_pipes: bool = False, check_audio
     if check_audio:
         path = data_dir / "wav.scp"
         for utt, (lineno, wav) in tables["wav.scp"].items():
-            if not wav or wav.endswith("|"):
-                continue
+            if not wav or wav.endswith("|") or len(wav.split()) > 1:
+                continue  # commands are never run; a path with whitespace is reported already
             duration = _check_audio(path, lineno, utt, wav, problems)
             audio_duration += duration or 0.0
     problems.raise_if_any()
@@ -306,6 +308,11 @@ def _check_values(data_dir: Path, tables, emotions: set, allow_pipes: bool, prob
                              line=lineno, utt=utt)
     path = data_dir / "wav.scp"
     for utt, (lineno, wav) in tables["wav.scp"].items():
+        if wav and not wav.endswith("|") and len(wav.split()) > 1:
+            problems.add(path, f"entry has {len(wav.split()) + 1} fields, expected '<id> <path>' or "
+                         f"'<id> <command> |': the path '{wav}' contains whitespace, which Kaldi's "
+                         "tools split on (link the audio under a whitespace-free path)",
+                         line=lineno, utt=utt)
         if wav.endswith("|") and not allow_pipes:
             problems.add(path, "piped command entries are refused (set allow_pipes: true in the "
                          "corpus conf to accept them)", line=lineno, utt=utt)
