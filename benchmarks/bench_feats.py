@@ -18,23 +18,19 @@ Usage:  python benchmarks/bench_feats.py [--num-files 200] [--gl-utts 32] [--thr
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+import librosa
 import numpy as np
 import soundfile as sf
+import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import librosa  # noqa: E402
-import torch  # noqa: E402
-
-from pytorch_backend.config import FEATS_SCHEMA, defaults_of  # noqa: E402
-from pytorch_backend.feats import LogMelExtractor, load_audio  # noqa: E402
-from pytorch_backend.feats.dump import dump_feats  # noqa: E402
-from pytorch_backend.vocoders import build_vocoder  # noqa: E402
+from pytorch_backend.config import FEATS_SCHEMA, defaults_of
+from pytorch_backend.feats import LogMelExtractor, load_audio
+from pytorch_backend.feats.dump import dump_feats
+from pytorch_backend.vocoders import build_vocoder
 
 
 def harmonic_signal(seconds: float, fs: int, rng: np.random.Generator) -> np.ndarray:

@@ -29,7 +29,6 @@ Usage:  python benchmarks/bench_train.py [--model gst] [--threads 2] [--batch 22
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -37,14 +36,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from pytorch_backend.config import TTS_SCHEMA, load_checked
+from pytorch_backend.data.sampler import BucketBatchSampler, padding_fraction, random_batches
+from pytorch_backend.io.kaldi_map import read_kv
+from pytorch_backend.tts import build_model
+from pytorch_backend.tts.layers.masks import length_mask
 
-from pytorch_backend.config import TTS_SCHEMA, load_checked  # noqa: E402
-from pytorch_backend.data.kaldi_map import read_kv  # noqa: E402
-from pytorch_backend.data.sampler import BucketBatchSampler, padding_fraction, random_batches  # noqa: E402
-from pytorch_backend.tts import build_model  # noqa: E402
-from pytorch_backend.tts.layers.masks import length_mask  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 
 def textbook_decoder_forward(dec, memory, memory_mask, mels):

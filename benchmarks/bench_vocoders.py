@@ -20,20 +20,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+import torch
+
+from pytorch_backend.config import FEATS_SCHEMA, VOCODER_SCHEMA, defaults_of, load_checked
+from pytorch_backend.vocoders import VOCODERS, NeuralVocoder, build_vocoder
+from pytorch_backend.vocoders.train import resolve_train_conf
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-import torch  # noqa: E402
-
-from pytorch_backend.config import FEATS_SCHEMA, VOCODER_SCHEMA, defaults_of, load_checked  # noqa: E402
-from pytorch_backend.vocoders import VOCODERS, NeuralVocoder, build_vocoder  # noqa: E402
-from pytorch_backend.vocoders.train import resolve_train_conf  # noqa: E402
 
 
 def test_mels(args, feats) -> list[np.ndarray]:

@@ -1,11 +1,10 @@
-"""Loading, validating and resolving experiment configs.
+"""The schemas of the conf files, and the helpers to load, check and merge them.
 
-An experiment ``<corpus>_<model>`` is ``conf/corpus/<corpus>.yaml`` + ``conf/tts/<model>.yaml``
-+ the feats and vocoder confs the corpus names + ``conf/eval.yaml`` + the optional
-``conf/exp/<corpus>_<model>.yaml`` overrides. Every file is checked against the schema below:
-an unknown key is an error naming the file and the key path. Sections marked FREE hold the
-keyword arguments of a registered class (checked by that registry) or corpus-specific
-preparation options (checked by ``local/<corpus>/``).
+Every conf file is checked against its schema below: an unknown key is an error naming the file
+and the key path. Sections marked FREE hold the keyword arguments of a registered class (checked
+by that registry) or corpus-specific preparation options (checked by ``local/<corpus>/``).
+Resolving an experiment from the files under ``conf/`` is the workflow layer's job
+(``pipeline/resolve.py``); the trainers here use the schemas for their own defaults.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ FREE = object()  # a section whose keys are not fixed by this schema
 
 CORPUS_SCHEMA = {
     "name": None,  # defaults to the file name
-    "recipe": None,  # recipes/<recipe>.smk + local/<recipe>/ prepare it; defaults to name
+    "recipe": None,  # the package local/<recipe>/ that prepares it; defaults to name
     "language": "en",
     "root": None,  # where the downloaded (or generated) corpus lives
     "fs": 22050,  # native sample rate of the corpus audio
@@ -32,7 +31,7 @@ CORPUS_SCHEMA = {
     "bpe_vocab_size": 200,
     "vocoders": ["griffin_lim"],  # conf/vocoder/<name>.yaml, one synth/eval dir each
     "allow_pipes": False,  # accept "cmd |" entries in wav.scp
-    "prep": FREE,  # options of local/<recipe>/prepare.py
+    "prep": FREE,  # options of local/<recipe>/ (checked there)
 }
 
 FEATS_SCHEMA = {
@@ -109,7 +108,7 @@ EVAL_SCHEMA = {
     "f0": {"f0_floor": 60.0, "f0_ceil": 700.0, "frame_period": 5.0},
     "floor": True,  # analysis-synthesis floor: real mels through the same vocoder
     "intensity": {  # intensity check (eval/intensity.py): P(target emotion) at each level
-        "levels": [0.0, 0.5, 1.0],
+        "levels": [0.0, 0.25, 0.5, 0.75, 1.0],
         "utts_per_emotion": 3,  # eval utterances per non-neutral emotion
         "griffin_lim": FREE,  # keywords of the Griffin-Lim vocoder used for it
     },
@@ -118,6 +117,37 @@ EVAL_SCHEMA = {
         "tsne": True,
         "perplexity": 30.0,
         "seed": 0,
+    },
+    # judges of synthesized speech from outside the corpus's emotion classifier
+    "dnsmos": {  # naturalness: DNSMOS P.835 (signal, background, overall) + P.808 (eval/dnsmos.py)
+        "enabled": True,
+        "personalized": False,  # the personalized P.835 model (penalizes interfering talkers)
+    },
+    "pocketsphinx": {  # word error rate of PocketSphinx's en-us model (eval/pocketsphinx_wer.py)
+        "enabled": "auto",  # auto: English corpora not in skip_corpora; true; false
+        "skip_corpora": [],  # corpora where auto leaves it off (e.g. eSpeak voices: too weak a judge)
+    },
+    "speaker_similarity": {  # Resemblyzer speaker embeddings (eval/speaker_sim.py)
+        "enabled": "auto",  # auto: corpora with at least two speakers in the scored split; true; false
+    },
+    "asr": {  # intelligibility: a CTC recognizer trained on the real train split (pytorch_backend/asr)
+        "model": "conv_bigru",  # registry name in pytorch_backend.asr.RECOGNIZERS
+        "model_conf": FREE,
+        "train": {
+            "seed": 1,
+            "max_steps": 1200,
+            "batch_size": 24,  # utterances per step
+            "lr": 2.0e-3,  # Adam peak learning rate
+            "warmup_steps": 100,  # linear warm-up, then cosine decay to final_lr_ratio * lr
+            "final_lr_ratio": 0.05,
+            "weight_decay": 1.0e-6,
+            "grad_clip": 5.0,
+            "eval_interval": 200,  # steps between dev CER evaluations (the best is kept)
+            "save_interval": 200,  # steps between checkpoints (training resumes from the newest)
+            "log_interval": 50,
+            "keep_checkpoints": 2,
+            "max_minutes": None,  # optional wall-clock budget
+        },
     },
     "ser": {
         "model": "cnn_pool",  # registry name in pytorch_backend.ser.CLASSIFIERS
@@ -130,6 +160,11 @@ EVAL_SCHEMA = {
             "weight_decay": 1.0e-4,
             "eval_interval": 100,
             "crop_frames": 200,
+            # the training skeleton (pytorch_backend/train/loop.py): checkpoints, budget, logging
+            "save_interval": 100,  # steps between checkpoints (a killed run resumes from the newest)
+            "keep_checkpoints": 2,
+            "log_interval": 50,
+            "max_minutes": None,  # optional wall-clock budget; training stops cleanly when reached
         },
     },
 }
@@ -203,72 +238,6 @@ def load_checked(path, schema) -> dict:
     data = load_yaml(path)
     check_keys(data, schema, path)
     return deep_merge(defaults_of(schema), data)
-
-
-def load_corpus_conf(conf_dir, corpus: str) -> dict:
-    path = Path(conf_dir) / "corpus" / f"{corpus}.yaml"
-    conf = load_checked(path, CORPUS_SCHEMA)
-    conf["name"] = conf["name"] or corpus
-    if conf["name"] != corpus:
-        raise ConfigError(path, f"name '{conf['name']}' differs from the file name '{corpus}'", key="name")
-    conf["recipe"] = conf["recipe"] or corpus
-    if conf["token_type"] not in ("char", "phn", "bpe"):
-        raise ConfigError(path, f"token_type must be char, phn or bpe, got '{conf['token_type']}'",
-                          key="token_type")
-    if not conf["emotions"] or len(set(conf["emotions"])) != len(conf["emotions"]):
-        raise ConfigError(path, "emotions must be a non-empty list of distinct labels", key="emotions")
-    return conf
-
-
-def list_confs(conf_dir, kind: str) -> list[str]:
-    return sorted(p.stem for p in (Path(conf_dir) / kind).glob("*.yaml"))
-
-
-def resolve_experiment(conf_dir, corpus: str, model: str) -> dict:
-    """The full config of experiment ``<corpus>_<model>`` (see the module docstring)."""
-    conf_dir = Path(conf_dir)
-    corpus_conf = load_corpus_conf(conf_dir, corpus)
-    tts_path = conf_dir / "tts" / f"{model}.yaml"
-    tts_conf = load_checked(tts_path, TTS_SCHEMA)
-    if not tts_conf["model"]:
-        raise ConfigError(tts_path, "missing the registry name of the model", key="model")
-    feats_conf = load_checked(conf_dir / "feats" / f"{corpus_conf['feats']}.yaml", FEATS_SCHEMA)
-    eval_conf = load_checked(conf_dir / "eval.yaml", EVAL_SCHEMA)
-    resolved = {
-        "exp": f"{corpus}_{model}",
-        "corpus": corpus_conf,
-        "feats": feats_conf,
-        "tts": tts_conf,
-        "vocoders": {},
-        "eval": eval_conf,
-    }
-    exp_path = conf_dir / "exp" / f"{corpus}_{model}.yaml"
-    if exp_path.is_file():
-        override = load_yaml(exp_path)
-        check_keys(override, EXP_SCHEMA, exp_path)
-        resolved = deep_merge(resolved, override)
-    for name in resolved["corpus"]["vocoders"]:
-        if name not in resolved["vocoders"]:
-            voc_path = conf_dir / "vocoder" / f"{name}.yaml"
-            voc = load_checked(voc_path, VOCODER_SCHEMA)
-            voc["name"] = voc["name"] or name
-            resolved["vocoders"][name] = voc
-    resolved["feats_name"] = resolved["corpus"]["feats"]
-    return resolved
-
-
-PROSODY_FEATS_KEYS = ("pitch_energy", "f0_method", "f0_floor", "f0_ceil")  # pitch/energy dump only
-
-
-def resolve_ser(conf_dir, corpus: str) -> dict:
-    """What the corpus's shared emotion classifier depends on."""
-    corpus_conf = load_corpus_conf(conf_dir, corpus)
-    feats_conf = load_checked(Path(conf_dir) / "feats" / f"{corpus_conf['feats']}.yaml", FEATS_SCHEMA)
-    eval_conf = load_checked(Path(conf_dir) / "eval.yaml", EVAL_SCHEMA)
-    # the classifier reads log-mels only: pitch/energy options must not retrain it
-    mel_conf = {k: v for k, v in feats_conf.items() if k not in PROSODY_FEATS_KEYS}
-    return {"emotions": corpus_conf["emotions"], "feats_name": corpus_conf["feats"],
-            "feats": mel_conf, "ser": eval_conf["ser"]}
 
 
 def dump_yaml(data) -> str:

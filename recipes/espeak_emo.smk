@@ -1,34 +1,18 @@
-# Data preparation of the embedded eSpeak NG emotional corpus (and of any corpus conf whose
-# `recipe` is espeak_emo, e.g. a smaller slice). Generates the corpus offline into
-# downloads/<corpus>/ and turns it into the Kaldi data dirs data/<corpus>/{train,dev,eval}/.
+# The embedded eSpeak NG emotional corpus (local/espeak_emo/) is generated here, offline, into
+# downloads/<corpus>/ (metadata.tsv written last), for every corpus conf whose `recipe` is
+# espeak_emo (e.g. a smaller slice); prepare_corpus (recipes/corpus.smk) then writes its data dirs.
 
 
 rule espeak_emo_generate:
     output:
-        "downloads/{corpus}/metadata.tsv",
+        P.GENERATED,
     wildcard_constraints:
-        corpus=alternation(CONFS.corpora_of_recipe("espeak_emo")),
+        corpus=P.alternation(CONFS.corpora_of_recipe("espeak_emo")),
     params:
-        conf=CONFS.generated_corpus_conf,
+        conf=SLICES.generated,
+        root=P.of_job(P.DOWNLOADS),
     threads: 2
     log:
-        "data/{corpus}/log/generate.log",
+        P.fill(P.DATA_LOG, stage="generate"),
     shell:
-        "python -m local.espeak_emo.generate --conf {params.conf:q}"
-        " --root downloads/{wildcards.corpus} --log {log}"
-
-
-rule espeak_emo_prepare:
-    input:
-        "downloads/{corpus}/metadata.tsv",
-    output:
-        expand("data/{{corpus}}/{split}/{name}", split=SPLITS, name=DATA_FILES),
-    wildcard_constraints:
-        corpus=alternation(CONFS.corpora_of_recipe("espeak_emo")),
-    params:
-        conf=CONFS.generated_corpus_conf,
-    log:
-        "data/{corpus}/log/prepare.log",
-    shell:
-        "python -m local.espeak_emo.prepare --conf {params.conf:q}"
-        " --root downloads/{wildcards.corpus} --data-dir data/{wildcards.corpus} --log {log}"
+        "python -m local.espeak_emo.generate --conf {params.conf:q} --root {params.root} --log {log}"

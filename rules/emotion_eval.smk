@@ -1,59 +1,64 @@
 # Emotion analysis of a trained TTS experiment, and the results table across backends:
-#   exp/{corpus}_{model}/plots/emotion_space.json   (+ PCA / t-SNE maps of the train utterances)
-#   exp/{corpus}_{model}/eval/intensity/intensity.json  (P(target emotion) at intensities 0, 0.5, 1)
-#   results/{corpus}.md + .json                      (every backend of conf/tts/ side by side)
-# The first two are inputs of the experiment's summary (exp/{corpus}_{model}/done).
+#   the emotion-space map (PCA / t-SNE of the train utterances' style or label embeddings),
+#   the intensity check (P(target emotion) at each intensity level, its Spearman ranking),
+#   results/<corpus>.md + .json (every backend of conf/tts/ side by side).
+# The first two are inputs of the experiment's summary (rules/eval.smk).
 
 
 rule emotion_space:
     input:
-        done="exp/{corpus}_{model}/train/train.done",
-        feats=lambda wc: CONFS.feats_inputs(wc, ["train"]),
+        done=P.TRAIN_DONE,
+        feats=lambda wc: PATHS.feats(wc, ["train"]),
     output:
-        "exp/{corpus}_{model}/plots/emotion_space.json",
+        P.EMOTION_SPACE,
     params:
-        conf=CONFS.analysis_slice,
-        tokens=CONFS.token_dir,
-        dump=CONFS.dump_dir,
+        conf=SLICES.analysis,
+        tokens=PATHS.token_dir,
+        dump=PATHS.dump_dir,
+        model_dir=P.of_job(P.TRAIN),
+        data_root=P.of_job(P.DATA),
+        out=P.of_job(P.PLOTS),
     threads: 2
     log:
-        "exp/{corpus}_{model}/log/emotion_space.log",
+        P.fill(P.EXP_LOG, stage="emotion_space"),
     shell:
-        "python -m steps.plot_emotion_space --conf {params.conf:q}"
-        " --model-dir exp/{wildcards.corpus}_{wildcards.model}/train --data-root data/{wildcards.corpus}"
-        " --tokens {params.tokens} --dump {params.dump} --threads {threads}"
-        " --out exp/{wildcards.corpus}_{wildcards.model}/plots --log {log}"
+        "python -m steps.plot_emotion_space --conf {params.conf:q} --model-dir {params.model_dir}"
+        " --data-root {params.data_root} --tokens {params.tokens} --dump {params.dump}"
+        " --threads {threads} --out {params.out} --log {log}"
 
 
 rule intensity_check:
     input:
-        done="exp/{corpus}_{model}/train/train.done",
-        ser="exp/{corpus}_ser/done",
-        tokens=lambda wc: f"{CONFS.token_dir(wc)}/eval/text_tokens",
-        feats=lambda wc: CONFS.feats_inputs(wc, ["train"]),
+        done=P.TRAIN_DONE,
+        ser=P.SER_DONE,
+        tokens=lambda wc: PATHS.text_tokens(wc, "eval"),
+        feats=lambda wc: PATHS.feats(wc, ["train"]),
     output:
-        "exp/{corpus}_{model}/eval/intensity/intensity.json",
+        P.INTENSITY_JSON,
     params:
-        conf=CONFS.analysis_slice,
-        tokens=CONFS.token_dir,
-        dump=CONFS.dump_dir,
+        conf=SLICES.analysis,
+        tokens=PATHS.token_dir,
+        dump=PATHS.dump_dir,
+        model_dir=P.of_job(P.TRAIN),
+        data_root=P.of_job(P.DATA),
+        ser_dir=P.of_job(P.SER),
+        out=P.of_job(P.INTENSITY),
     threads: 2
     log:
-        "exp/{corpus}_{model}/log/intensity_check.log",
+        P.fill(P.EXP_LOG, stage="intensity_check"),
     shell:
-        "python -m steps.intensity_check --conf {params.conf:q}"
-        " --model-dir exp/{wildcards.corpus}_{wildcards.model}/train --data-root data/{wildcards.corpus}"
-        " --tokens {params.tokens} --dump {params.dump} --ser-dir exp/{wildcards.corpus}_ser"
-        " --threads {threads} --out exp/{wildcards.corpus}_{wildcards.model}/eval/intensity --log {log}"
+        "python -m steps.intensity_check --conf {params.conf:q} --model-dir {params.model_dir}"
+        " --data-root {params.data_root} --tokens {params.tokens} --dump {params.dump}"
+        " --ser-dir {params.ser_dir} --threads {threads} --out {params.out} --log {log}"
 
 
 rule results_table:
     input:
-        CONFS.results_inputs,
+        PATHS.results,
     output:
-        md="results/{corpus}.md",
-        json="results/{corpus}.json",
+        md=P.TABLE_MD,
+        json=P.TABLE_JSON,
     log:
-        "results/log/{corpus}.log",
+        P.TABLE_LOG,
     shell:
         "python -m steps.results_table --exps {input} --out {output.md} --log {log}"

@@ -10,19 +10,15 @@ Example:
         --out dump/espeak_emo/mel80/stats.npz
 """
 
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _cli  # noqa: E402  (puts the repository on sys.path)
+from pytorch_backend.utils import cli
 
 
 def main() -> None:
-    p = _cli.parser(__doc__.splitlines()[0])
+    p = cli.parser(__doc__.splitlines()[0])
     p.add_argument("--feats-scp", required=True, help="feats.scp of the train split")
     p.add_argument("--out", required=True, help="stats.npz to write")
     args = p.parse_args()
-    logger = _cli.setup_logging(args.log, args.verbose)
+    logger = cli.setup_logging(args.log, args.verbose)
 
     from pathlib import Path
 
@@ -41,4 +37,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    _cli.run(main)
+    cli.run(main)

@@ -11,17 +11,13 @@ below override them (a control the model does not support is an error naming it)
     python -m steps.decode ... --gst-weights 0,0,1,0,0,0,0,0,0,0 # gst (';' separates heads)
 """
 
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _cli  # noqa: E402  (puts the repository on sys.path)
+from pytorch_backend.utils import cli
 
 
 def main():
-    p = _cli.parser(__doc__.splitlines()[0])
+    p = cli.parser(__doc__.splitlines()[0])
     p.add_argument("--model-dir", required=True, help="exp/<exp>/train (holds best.pt)")
-    _cli.add_model_job_args(p)
+    cli.add_model_job_args(p)
     p.add_argument("--split", default=None, help="split to decode (default: decode.split of the conf)")
     p.add_argument("--out", required=True, help="exp/<exp>/decode/<split>")
     p.add_argument("--utts", default=None, help="decode only these utterances (comma-separated ids)")
@@ -35,9 +31,9 @@ def main():
     g.add_argument("--style", default=None, choices=["emotion_mean", "prior"],
                    help="latent models: emotion-mean styles or (emo_cvae) the learned prior means")
     args = p.parse_args()
-    _cli.setup_logging(args.log, args.verbose)
+    cli.setup_logging(args.log, args.verbose)
     from pytorch_backend.train.device import choose_device, set_threads
-    from pytorch_backend.train.run_tts import tts_conf_of
+    from pytorch_backend.tts.loading import tts_conf_of
     from pytorch_backend.tts.controls import parse_mix, parse_weights
     from pytorch_backend.tts.inference import decode
 
@@ -53,4 +49,4 @@ def main():
 
 
 if __name__ == "__main__":
-    _cli.run(main)
+    cli.run(main)

@@ -8,19 +8,15 @@
 The marker is touched only when the corpus layout is complete (see local/common/download.py).
 """
 
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _cli  # noqa: E402  (puts the repository on sys.path)
+from pytorch_backend.utils import cli
 
 
 def main() -> None:
-    p = _cli.parser(__doc__.splitlines()[0])
+    p = cli.parser(__doc__.splitlines()[0])
     p.add_argument("--archives", required=True, help="where fetched archives are kept")
     p.add_argument("--touch", required=True, help="marker written when the corpus is in place")
     args = p.parse_args()
-    _cli.setup_logging(args.log, args.verbose)
+    cli.setup_logging(args.log, args.verbose)
 
     from pathlib import Path
 
@@ -34,4 +30,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    _cli.run(main)
+    cli.run(main)

@@ -9,15 +9,11 @@ Example:
 Writes OUT/<split>/feats.ark, utt2num_frames and feats.scp (last).
 """
 
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _cli  # noqa: E402  (puts the repository on sys.path)
+from pytorch_backend.utils import cli
 
 
 def main() -> None:
-    p = _cli.parser(__doc__.splitlines()[0])
+    p = cli.parser(__doc__.splitlines()[0])
     p.add_argument("--model-dir", required=True, help="exp/<corpus>_<model>/train (best.pt)")
     p.add_argument("--data-root", required=True, help="data/<corpus>")
     p.add_argument("--tokens", required=True, help="data/<corpus>/tokens/<type>")
@@ -26,7 +22,7 @@ def main() -> None:
     p.add_argument("--out", required=True, help="exp/<corpus>_<model>/teacher_forced")
     p.add_argument("--threads", type=int, default=None)
     args = p.parse_args()
-    _cli.setup_logging(args.log, args.verbose)
+    cli.setup_logging(args.log, args.verbose)
 
     import torch
 
@@ -38,4 +34,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    _cli.run(main)
+    cli.run(main)

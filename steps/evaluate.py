@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Score synthesized speech: MCD, log-F0 RMSE, voicing error and emotion accuracy (SER).
+"""Score synthesized speech: MCD, log-F0 RMSE, voicing error, emotion accuracy (SER) and the judges
+from outside the corpus (DNSMOS, the recognizer's CER, PocketSphinx WER, speaker similarity).
 
 Example:
     python steps/evaluate.py --conf '{"eval": {...}, "feats": {...}, "emotions": [...],
@@ -10,15 +11,11 @@ Example:
 Writes OUT/per_utt.tsv, OUT/confusion.png and OUT/metrics.json (last).
 """
 
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _cli  # noqa: E402  (puts the repository on sys.path)
+from pytorch_backend.utils import cli
 
 
 def main() -> None:
-    p = _cli.parser(__doc__.splitlines()[0])
+    p = cli.parser(__doc__.splitlines()[0])
     p.add_argument("--synth-wav-scp", required=True, help="wav.scp of the synthesized utterances")
     p.add_argument("--ref-data-dir", required=True, help="data/<corpus>/<split>: reference wav.scp + utt2emo")
     p.add_argument("--ser-dir", required=True, help="exp/<corpus>_ser (model.pt)")
@@ -26,11 +23,13 @@ def main() -> None:
     p.add_argument("--out", required=True, help="output dir, e.g. exp/<exp>/eval/<vocoder>/<split>")
     p.add_argument("--targets", default=None,
                    help="utt2emo of the intended emotions (decode/<split>/utt2emo; default: the reference's)")
+    p.add_argument("--asr-dir", default=None,
+                   help="exp/<corpus>_asr (model.pt): the recognizer whose CER judges intelligibility")
     p.add_argument("--nj", type=int, default=None,
                    help="worker processes for MCD/F0 (default: $OMP_NUM_THREADS, else all cores)")
     p.add_argument("--conf-source", default="conf/eval.yaml", help="the conf file named in config errors")
     args = p.parse_args()
-    _cli.setup_logging(args.log, args.verbose)
+    cli.setup_logging(args.log, args.verbose)
 
     from pytorch_backend.errors import ConfigError
     from pytorch_backend.eval.evaluate import evaluate_dir
@@ -39,8 +38,8 @@ def main() -> None:
         if not args.conf.get(key):
             raise ConfigError(args.conf_source, f"the --conf JSON needs '{key}'", key=key)
     evaluate_dir(args.conf, args.synth_wav_scp, args.ref_data_dir, args.ser_dir, args.dump, args.out,
-                 nj=args.nj, conf_source=args.conf_source, targets=args.targets)
+                 nj=args.nj, conf_source=args.conf_source, targets=args.targets, asr_dir=args.asr_dir)
 
 
 if __name__ == "__main__":
-    _cli.run(main)
+    cli.run(main)

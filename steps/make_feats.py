@@ -7,21 +7,17 @@ Example:
         --data-dir data/espeak_emo/train --out dump/espeak_emo/mel80/train --nj 2
 """
 
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _cli  # noqa: E402  (puts the repository on sys.path)
+from pytorch_backend.utils import cli
 
 
 def main() -> None:
-    p = _cli.parser(__doc__.splitlines()[0])
+    p = cli.parser(__doc__.splitlines()[0])
     p.add_argument("--data-dir", required=True, help="Kaldi data dir with wav.scp")
     p.add_argument("--out", required=True, help="output dir (dump/<corpus>/<feats>/<split>)")
     p.add_argument("--nj", type=int, default=None, help="parallel jobs (default: conf nj)")
     p.add_argument("--allow-pipes", action="store_true", help="run 'cmd |' entries of wav.scp")
     args = p.parse_args()
-    _cli.setup_logging(args.log, args.verbose)
+    cli.setup_logging(args.log, args.verbose)
 
     from pytorch_backend.config import FEATS_SCHEMA, check_keys, deep_merge, defaults_of
     from pytorch_backend.feats.dump import dump_feats
@@ -32,4 +28,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    _cli.run(main)
+    cli.run(main)

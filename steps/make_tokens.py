@@ -7,24 +7,21 @@
 Writes ``OUT/token_list`` (+ ``OUT/bpe.model`` for bpe) and ``OUT/<split>/text_tokens``.
 """
 
-import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _cli  # noqa: E402  (puts the repository on sys.path)
+from pytorch_backend.utils import cli
 
 CONF_KEYS = {"token_type", "bpe_vocab_size", "language"}
 
 
 def main() -> None:
-    p = _cli.parser(__doc__.splitlines()[0])
+    p = cli.parser(__doc__.splitlines()[0])
     p.add_argument("--data-root", required=True, help="data/<corpus>: holds <split>/text")
     p.add_argument("--out", required=True, help="output dir, e.g. data/<corpus>/tokens/<type>")
     p.add_argument("--splits", nargs="+", default=["train", "dev", "eval"],
                    help="splits to tokenize (the token list always comes from train)")
     args = p.parse_args()
-    log = _cli.setup_logging(args.log, args.verbose)
+    log = cli.setup_logging(args.log, args.verbose)
 
     from pytorch_backend.config import check_keys
     from pytorch_backend.errors import ConfigError
@@ -51,4 +48,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    _cli.run(main)
+    cli.run(main)

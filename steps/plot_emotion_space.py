@@ -5,26 +5,21 @@ projected by PCA and t-SNE and coloured by label.
 Writes <out>/emotion_space_pca.png, emotion_space_tsne.png and emotion_space.json.
 """
 
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _cli  # noqa: E402  (puts the repository on sys.path)
+from pytorch_backend.utils import cli
 
 
 def main():
-    p = _cli.parser(__doc__.splitlines()[0])
+    p = cli.parser(__doc__.splitlines()[0])
     p.add_argument("--model-dir", required=True, help="exp/<exp>/train (holds best.pt)")
-    _cli.add_model_job_args(p)
+    cli.add_model_job_args(p)
     p.add_argument("--out", required=True, help="exp/<exp>/plots")
     args = p.parse_args()
-    _cli.setup_logging(args.log, args.verbose)
+    cli.setup_logging(args.log, args.verbose)
     from pathlib import Path
 
     from pytorch_backend.eval.emotion_space import map_emotion_space
     from pytorch_backend.train.device import choose_device, set_threads
-    from pytorch_backend.train.run_tts import load_split
-    from pytorch_backend.tts.inference import load_trained
+    from pytorch_backend.tts.loading import load_split, load_trained
 
     set_threads(args.threads)
     device = choose_device(args.gpus)
@@ -38,4 +33,4 @@ def main():
 
 
 if __name__ == "__main__":
-    _cli.run(main)
+    cli.run(main)

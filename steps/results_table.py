@@ -6,19 +6,15 @@ Example:
         --out results/espeak_emo.md
 """
 
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _cli  # noqa: E402  (puts the repository on sys.path)
+from pytorch_backend.utils import cli
 
 
 def main():
-    p = _cli.parser(__doc__.splitlines()[0])
+    p = cli.parser(__doc__.splitlines()[0])
     p.add_argument("--exps", nargs="+", required=True, help="exp/<exp> dirs or their done files")
     p.add_argument("--out", required=True, help="results/<corpus>.md")
     args = p.parse_args()
-    _cli.setup_logging(args.log, args.verbose)
+    cli.setup_logging(args.log, args.verbose)
     from pathlib import Path
 
     from pytorch_backend.eval.results_table import write_results
@@ -28,4 +24,4 @@ def main():
 
 
 if __name__ == "__main__":
-    _cli.run(main)
+    cli.run(main)

@@ -9,22 +9,18 @@ Example:
 Writes OUT/model.pt, OUT/ser.json, OUT/confusion_real_eval.png, OUT/curves.png, then OUT/done.
 """
 
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _cli  # noqa: E402  (puts the repository on sys.path)
+from pytorch_backend.utils import cli
 
 
 def main() -> None:
-    p = _cli.parser(__doc__.splitlines()[0])
+    p = cli.parser(__doc__.splitlines()[0])
     p.add_argument("--data-root", required=True, help="data/<corpus> (train, dev, eval dirs with utt2emo)")
     p.add_argument("--dump", required=True, help="dump/<corpus>/<feats> (split feats.scp + stats.npz)")
     p.add_argument("--out", required=True, help="output dir, e.g. exp/<corpus>_ser")
     p.add_argument("--conf-source", default="conf/eval.yaml",
                    help="the conf file named in config errors (the ser section comes from there)")
     args = p.parse_args()
-    logger = _cli.setup_logging(args.log, args.verbose)
+    logger = cli.setup_logging(args.log, args.verbose)
 
     from pytorch_backend.errors import ConfigError
     from pytorch_backend.ser.train import train_ser
@@ -37,4 +33,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    _cli.run(main)
+    cli.run(main)

@@ -10,17 +10,15 @@ Writes OUT/checkpoints/step_<N>.pt, OUT/train.json, OUT/curves.png, OUT/model.pt
 """
 
 import os
-import sys
 
 # Before torch loads: OpenMP workers that spin while waiting make 2-thread training on a
 # busy 2-core machine ~10x slower; passive waiting costs little when the cores are idle.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _cli  # noqa: E402  (puts the repository on sys.path)
+from pytorch_backend.utils import cli
 
 
 def main() -> None:
-    p = _cli.parser(__doc__.splitlines()[0])
+    p = cli.parser(__doc__.splitlines()[0])
     p.add_argument("--data-root", required=True, help="data/<corpus> (train/ and dev/ wav.scp)")
     p.add_argument("--dump", required=True, help="dump/<corpus>/<feats> (train/ and dev/ feats.scp), or the "
                    "teacher-forced mels exp/<corpus>_<model>/teacher_forced when fine-tuning")
@@ -31,7 +29,7 @@ def main() -> None:
     p.add_argument("--source", default=None, help="the conf file named in error messages")
     p.add_argument("--touch", default=None, help="marker file written when training is complete")
     args = p.parse_args()
-    _cli.setup_logging(args.log, args.verbose)
+    cli.setup_logging(args.log, args.verbose)
 
     from pathlib import Path
 
@@ -58,4 +56,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    _cli.run(main)
+    cli.run(main)

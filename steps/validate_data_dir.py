@@ -10,21 +10,18 @@ the error naming the file and line; the marker is neither written nor removed.
 """
 
 import json
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _cli  # noqa: E402  (puts the repository on sys.path)
+from pytorch_backend.utils import cli
 
 CONF_KEYS = {"emotions", "allow_pipes", "check_audio"}
 
 
 def main() -> None:
-    p = _cli.parser(__doc__.splitlines()[0])
+    p = cli.parser(__doc__.splitlines()[0])
     p.add_argument("--data-dir", required=True, help="the Kaldi data dir to check")
     p.add_argument("--touch", default=None, help="marker file written (atomically) on success")
     args = p.parse_args()
-    log = _cli.setup_logging(args.log, args.verbose)
+    log = cli.setup_logging(args.log, args.verbose)
 
     from pytorch_backend.data.validate import validate_data_dir
     from pytorch_backend.config import check_keys
@@ -51,4 +48,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    _cli.run(main)
+    cli.run(main)

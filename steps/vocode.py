@@ -7,20 +7,16 @@ Example:
         --feats-scp exp/x/decode/eval/feats.scp --out exp/x/synth/griffin_lim/eval
 """
 
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _cli  # noqa: E402  (puts the repository on sys.path)
+from pytorch_backend.utils import cli
 
 
 def main() -> None:
-    p = _cli.parser(__doc__.splitlines()[0])
+    p = cli.parser(__doc__.splitlines()[0])
     p.add_argument("--feats-scp", required=True, help="log-mel feats.scp (raw, dump scale)")
     p.add_argument("--out", required=True, help="output dir (exp/<exp>/synth/<vocoder>/<split>)")
     p.add_argument("--model-dir", default=None, help="trained vocoder dir (neural vocoders only)")
     args = p.parse_args()
-    _cli.setup_logging(args.log, args.verbose)
+    cli.setup_logging(args.log, args.verbose)
 
     from pytorch_backend.config import FEATS_SCHEMA, VOCODER_SCHEMA, check_keys, deep_merge, defaults_of
     from pytorch_backend.errors import ConfigError
@@ -38,4 +34,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    _cli.run(main)
+    cli.run(main)

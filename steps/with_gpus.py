@@ -7,11 +7,9 @@ dies. The Snakefile puts this in front of the GPU rules (train_tts, train_ser, d
 Without GPUs (or with --gpus 0, or under SLURM) CMD runs unchanged.
 """
 
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _cli  # noqa: E402  (puts the repository on sys.path)
+from pytorch_backend.utils import cli
 
 
 def main() -> None:
@@ -20,11 +18,11 @@ def main() -> None:
         print("usage: python -m steps.with_gpus --gpus N [--timeout S] -- CMD ...", file=sys.stderr)
         sys.exit(2)
     split = argv.index("--")
-    p = _cli.parser(__doc__.splitlines()[0])
+    p = cli.parser(__doc__.splitlines()[0])
     p.add_argument("--gpus", type=int, required=True, help="GPU slots to take (0: none)")
     p.add_argument("--timeout", type=float, default=None, help="give up after waiting this long (s)")
     args = p.parse_args(argv[:split])
-    _cli.setup_logging(args.log, args.verbose)
+    cli.setup_logging(args.log, args.verbose)
     from pytorch_backend.errors import ConfigError
     from pytorch_backend.utils.gpu_slots import GpuSlotError, run_with_gpus
 
@@ -35,4 +33,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    _cli.run(main)
+    cli.run(main)

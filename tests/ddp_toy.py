@@ -3,19 +3,21 @@ with it, data-parallel training must reproduce single-process training (same glo
 up to float summation order. Run as a script under torchrun by tests/test_ddp.py:
 
     python -m torch.distributed.run --standalone --nproc-per-node=2 tests/ddp_toy.py ARGS.json OUT [STOP_AFTER]
+
+``DDP_TOY_STALL=<rank>:<step>`` makes that rank hang in the forward of that (1-based) step, as a
+rank that is stuck or lost: the other ranks must fail with the process-group timeout.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+import time
 from pathlib import Path
 
 import torch
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 
 TOY_TRAIN = {"seed": 5, "max_steps": 6, "batch_frames": 50, "max_batch_size": 8, "bucket_shuffle": True,
              "optimizer": {"name": "adam", "lr": 1.0e-2, "betas": [0.9, 0.999], "eps": 1.0e-6,
@@ -48,6 +50,11 @@ class ToyTTS(torch.nn.Module):
         return {"pred": pred, "target": target, "alignments": align}
 
     def compute_loss(self, out: dict, batch: dict, step: int = 0) -> dict:
+        stall = os.environ.get("DDP_TOY_STALL")
+        if stall and self.training:
+            rank, at = (int(x) for x in stall.split(":"))
+            if rank == int(os.environ.get("RANK", "0")) and step + 1 == at:
+                time.sleep(600)  # a lost rank: torchrun ends it once another rank fails
         per_utt = (out["pred"] - out["target"]).pow(2).mean(-1)
         loss = per_utt.mean()
         return {"loss": loss, "mel": loss.detach()}
@@ -57,8 +64,8 @@ def train(args: dict, out_dir, stop_after: int | None = None) -> dict:
     from pytorch_backend.data.tts_dataset import read_speakers, read_token_list
     from pytorch_backend.train import distributed as ddp
     from pytorch_backend.train.device import set_seed
-    from pytorch_backend.train.run_tts import load_split
-    from pytorch_backend.train.trainer import Trainer
+    from pytorch_backend.tts.loading import load_split
+    from pytorch_backend.tts.trainer import Trainer
 
     torch.set_num_threads(1)
     tokens = read_token_list(Path(args["tokens"]) / "token_list")

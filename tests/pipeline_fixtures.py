@@ -20,7 +20,10 @@ TINY = {
                                         "speakers": ["m1", "f1"],
                                         "emotions_per_sentence": 5}},
     "eval.yaml": {"ser": {"train": {"max_steps": 10, "eval_interval": 5}},
-                  "intensity": {"utts_per_emotion": 1, "griffin_lim": {"n_iter": 4}}},
+                  "asr": {"model_conf": {"channels": 32, "num_blocks": 1},
+                          "train": {"max_steps": 6, "eval_interval": 3, "save_interval": 3, "batch_size": 8}},
+                  "dnsmos": {"enabled": False},  # ~1 s per utterance: tested on its own (tests/test_judges.py)
+                  "intensity": {"levels": [0.0, 0.5, 1.0], "utts_per_emotion": 1, "griffin_lim": {"n_iter": 4}}},
     "vocoder/griffin_lim.yaml": {"conf": {"n_iter": 4}},
 }
 

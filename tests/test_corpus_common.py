@@ -61,8 +61,8 @@ def test_encoding_detection(tmp_path):
 
 def test_cli_prints_one_error_line(tmp_path):
     conf = {"name": "ljspeech", "recipe": "ljspeech", "fs": 22050, "emotions": ["neutral"], "prep": {}}
-    proc = subprocess.run([sys.executable, "-m", "local.ljspeech.prepare", "--conf", json.dumps(conf), "--root",
-                           str(tmp_path / "nowhere"), "--data-dir", str(tmp_path / "data")],
+    proc = subprocess.run([sys.executable, "-m", "local.prepare", "--recipe", "ljspeech", "--conf", json.dumps(conf),
+                           "--root", str(tmp_path / "nowhere"), "--data-dir", str(tmp_path / "data")],
                           capture_output=True, text=True, cwd=REPO, timeout=120)
     assert proc.returncode == 1
     assert f"ERROR: {tmp_path / 'nowhere'}: corpus directory not found (set root in conf/corpus/ljspeech.yaml)" \
@@ -72,11 +72,57 @@ def test_cli_prints_one_error_line(tmp_path):
 def test_prep_slice_leaves_out_what_prep_does_not_read(tmp_path):
     from types import SimpleNamespace
 
-    from pytorch_backend.dag import Dag
+    from pipeline.lookup import ConfLookup
+    from pipeline.slices import RuleSlices
 
-    dag = Dag(REPO / "conf")
-    prep = json.loads(dag.prep_slice(SimpleNamespace(corpus="ljspeech")))
+    slices = RuleSlices(ConfLookup(REPO / "conf"))
+    prep = json.loads(slices.prep(SimpleNamespace(corpus="ljspeech")))
     assert "token_type" not in prep and "vocoders" not in prep and "download" not in prep["prep"]
     assert prep["root"] == "downloads/ljspeech" and prep["fs"] == 22050
-    down = json.loads(dag.download_slice(SimpleNamespace(corpus="ljspeech"), ("metadata.csv",)))
+    down = json.loads(slices.download(SimpleNamespace(corpus="ljspeech"), ("metadata.csv",)))
     assert down["download"][0]["sha256"].startswith("be1a3045") and down["layout"] == ["metadata.csv"]
+
+
+def test_scp_paths_link_the_deepest_folder_with_whitespace(tmp_path):
+    import os
+
+    from local.common.paths import ScpPaths
+
+    plain = tmp_path / "corpus" / "a.wav"
+    spaced = tmp_path / "My Corpus" / "Emotion Speech Dataset" / "0011" / "Angry" / "0011_000351.wav"
+    named = tmp_path / "corpus" / "take 2.wav"
+    for path in (plain, spaced, named):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"RIFF")
+    paths = ScpPaths(tmp_path / "data" / "esd")
+    assert paths(plain, "u1") == str(plain)
+    got = paths(spaced, "0011_000351")
+    link = tmp_path / "data" / "esd" / "links"
+    assert got.startswith(str(link / "Emotion_Speech_Dataset-")) and got.endswith("/0011/Angry/0011_000351.wav")
+    assert os.readlink(os.path.dirname(os.path.dirname(os.path.dirname(got)))) == str(spaced.parents[2])
+    assert open(got, "rb").read() == b"RIFF"
+    file_link = paths(named, "spk_7")
+    assert file_link.startswith(str(link / "spk_7-")) and file_link.endswith(".wav")
+    assert os.path.realpath(file_link) == str(named)
+    assert not any(c.isspace() for c in got + file_link)
+    assert ScpPaths(tmp_path / "data" / "esd")(spaced, "0011_000351") == got  # stable across runs
+    with pytest.raises(DataError, match="my data/esd: the data dir's absolute path has whitespace"):
+        ScpPaths(tmp_path / "my data" / "esd")(spaced, "0011_000351")
+
+
+def test_corpus_with_alternative_layouts(tmp_path):
+    from local.common.source import CorpusMissing, Source, corpus_input, held_layout
+
+    source = Source("Demo", "get it at example.org.", "free", True, layout=("a/*.txt",),
+                    alternatives=(("b/list.tsv", "b/wav/*.wav"),))
+    conf = {"name": "demo", "root": str(tmp_path)}
+    with pytest.raises(CorpusMissing, match=r"^ERROR: x.yaml: key 'root': Demo corpus not found: .* does not hold "
+                                            r"a/\*.txt nor b/list.tsv\. .* holds one of: a/\*.txt; b/list.tsv \+ b/wav/\*.wav\.$"):
+        corpus_input(source, conf, "x.yaml")
+    (tmp_path / "b" / "wav").mkdir(parents=True)
+    (tmp_path / "b" / "list.tsv").write_text("x\n")
+    with pytest.raises(CorpusMissing, match="nor b/wav/\\*.wav"):
+        corpus_input(source, conf, "x.yaml")
+    (tmp_path / "b" / "wav" / "x.wav").write_bytes(b"")
+    assert held_layout(tmp_path, source) == ("b/list.tsv", "b/wav/*.wav")
+    assert corpus_input(source, conf, "x.yaml") == []

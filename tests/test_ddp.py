@@ -1,11 +1,17 @@
 """Data-parallel training on CPU (gloo, 2 processes under torchrun): the distributed sampler,
 exact agreement with single-process training for a model whose loss is a mean of utterance
-losses, resuming under DDP, and the real GST model through the training CLI."""
+losses, resuming under DDP, the real GST model through the training CLI, and a lost rank
+that becomes an error naming the rank and the step instead of a hang.
+
+torchrun starts in a session of its own; on a timeout every process of it gets SIGUSR1 (the
+ranks print their stacks: where they waited) and then SIGKILL, so nothing is left running."""
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +21,7 @@ import yaml
 from pytorch_backend.data.sampler import BucketBatchSampler, DistributedBucketBatchSampler, shard
 from pytorch_backend.train import checkpoints as ckpt
 from pytorch_backend.train.device import set_seed
-from pytorch_backend.train.run_tts import train_tts
+from pytorch_backend.tts.training import train_tts
 from pytorch_backend.tts import build_model
 from tts_fixtures import EMOTIONS, N_MELS, make_corpus, tiny_conf
 
@@ -33,12 +39,40 @@ def corpus(tmp_path_factory):
     return c, args
 
 
-def torchrun(*args, cwd=REPO, log=None):
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
-    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
-                           *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-6000:]
-    return proc
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def torchrun(*args, cwd=REPO, env=None, timeout=300, check=True):
+    """Run torchrun with 2 ranks in its own process group; on a timeout dump every rank's
+    stack (SIGUSR1), kill the whole group and fail with what they printed."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO), **(env or {}))
+    proc = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
+                             *map(str, args)], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGUSR1)  # ranks print every thread's stack (faulthandler)
+        time.sleep(3)
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        pytest.fail(f"torchrun still running after {timeout} s (killed its process group); "
+                    f"stderr tail:\n{err[-12000:]}")
+    finally:
+        if _group_alive(proc.pid):  # an orphaned rank: never leave one behind
+            time.sleep(2)
+            if _group_alive(proc.pid):
+                os.killpg(proc.pid, signal.SIGKILL)
+                pytest.fail("a process of the torchrun group outlived torchrun (killed)")
+    result = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    if check:
+        assert proc.returncode == 0, err[-6000:]
+    return result
 
 
 def test_shards_are_disjoint_and_cover_the_global_batch():
@@ -72,8 +106,7 @@ def test_distributed_sampler_keeps_the_global_batches():
 def test_two_gloo_ranks_match_single_process_and_resume(corpus, tmp_path):
     """Toy model (no batch statistics): a DDP run stopped after step 3 and restarted under DDP
     ends where an uninterrupted single-process run ends, to float rounding, at every step."""
-    sys.path.insert(0, str(REPO / "tests"))
-    import ddp_toy
+    from tests import ddp_toy
 
     _, args = corpus
     single = ddp_toy.train(json.loads(args.read_text()), tmp_path / "single")
@@ -127,3 +160,53 @@ def test_gst_cli_under_torchrun_matches_single_process_within_tolerance(corpus, 
     ua = torch.cat([(a["model"][k] - init[k]).flatten() for k in keys])
     ub = torch.cat([(b["model"][k] - init[k]).flatten() for k in keys])
     assert torch.nn.functional.cosine_similarity(ua, ub, dim=0) > 0.9
+
+
+def test_a_lost_rank_is_an_error_naming_the_rank_and_the_step(corpus, tmp_path):
+    """Rank 0 hangs in step 3 (as if stuck or gone): rank 1 waits in the all-reduce of the loss
+    terms for the process-group timeout, then fails naming itself, the step and what it waited in;
+    torchrun ends the job with an error instead of hanging."""
+    _, args = corpus
+    start = time.time()
+    proc = torchrun(REPO / "tests" / "ddp_toy.py", args, tmp_path / "ddp", timeout=240, check=False,
+                    env={"DDP_TOY_STALL": "0:3", "EMOTTS_DIST_TIMEOUT_MINUTES": "0.3"})
+    assert proc.returncode != 0
+    errors = [line for line in proc.stderr.splitlines() if "CollectiveError: " in line]
+    assert errors, proc.stderr[-6000:]
+    assert "CollectiveError: rank 1 of 2, step 3: summing the loss terms failed" in errors[0]
+    assert "rank(s) 0" in errors[0] and "Timed out" in errors[0]
+    assert time.time() - start < 200
+    # what was written before the loss stays: nothing of step 3
+    assert not (tmp_path / "ddp" / "train.done").exists()
+
+
+def test_process_group_timeout_from_the_environment(monkeypatch):
+    from pytorch_backend.train import distributed as ddp
+
+    monkeypatch.delenv(ddp.TIMEOUT_ENV, raising=False)
+    assert ddp.process_group_timeout().total_seconds() == ddp.DEFAULT_TIMEOUT_MINUTES * 60
+    assert ddp.process_group_timeout(5).total_seconds() == 300
+    monkeypatch.setenv(ddp.TIMEOUT_ENV, "0.5")
+    assert ddp.process_group_timeout(5).total_seconds() == 30
+    monkeypatch.setenv(ddp.TIMEOUT_ENV, "soon")
+    with pytest.raises(ValueError, match="EMOTTS_DIST_TIMEOUT_MINUTES='soon'"):
+        ddp.process_group_timeout()
+
+
+def test_collective_errors_name_rank_step_and_what_and_leave_model_errors_alone():
+    from pytorch_backend.train import distributed as ddp
+
+    ctx = ddp.DistContext(rank=1, world_size=3, step=7, timeout=ddp.process_group_timeout(2))
+    with pytest.raises(ddp.CollectiveError, match=r"rank 1 of 3, step 7: the final barrier failed "
+                                                  r"\(waited up to 0:02:00 for rank\(s\) 0, 2"):
+        with ddp.collective_errors(ctx, "the final barrier"):
+            raise RuntimeError("[gloo/transport/tcp/pair.cc:598] Connection closed by peer")
+    with pytest.raises(ddp.CollectiveError, match="step 7: a training step"):
+        with ddp.collective_errors(ctx, "a training step", mixed=True):
+            raise RuntimeError("[unbound_buffer.cc:81] Timed out waiting 120000ms for recv operation")
+    with pytest.raises(RuntimeError, match="^mat1 and mat2 shapes") as err:  # the model's own error
+        with ddp.collective_errors(ctx, "a training step", mixed=True):
+            raise RuntimeError("mat1 and mat2 shapes cannot be multiplied")
+    assert not isinstance(err.value, ddp.CollectiveError)
+    with ddp.collective_errors(ddp.DistContext(), "anything"):  # one process: nothing to translate
+        pass

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from pytorch_backend.errors import ConfigError, DataError
-from pytorch_backend.train.run_tts import train_tts
-from pytorch_backend.tts.inference import decode, write_ark_scp
+from pytorch_backend.tts.training import train_tts
+from pytorch_backend.tts.inference import decode
 from tts_fixtures import EMOTIONS, N_MELS, make_corpus, tiny_conf
 
 REPO = Path(__file__).resolve().parent.parent
@@ -66,8 +66,8 @@ def test_gst_emotion_mean_decoding_is_deterministic(trained, tmp_path):
 
 
 def test_gst_styles_differ_by_emotion(trained, tmp_path):
-    from pytorch_backend.train.run_tts import load_split
-    from pytorch_backend.tts.inference import emotion_mean_styles, load_trained
+    from pytorch_backend.tts.loading import load_split, load_trained
+    from pytorch_backend.tts.styles import emotion_mean_styles
 
     root, c = trained
     model, meta = load_trained(root / "gst" / "train")
@@ -123,22 +123,6 @@ def test_missing_model_names_best_pt(trained, tmp_path):
         decode(tiny_conf("gst"), tmp_path / "nowhere", c["data_root"], "eval", c["tokens"], c["dump"],
                tmp_path / "o", progress=False)
     assert "best.pt" in str(err.value)
-
-
-def test_failed_rewrite_keeps_previous_ark_and_scp(tmp_path, monkeypatch):
-    mats = {"u1": np.ones((3, 2), dtype=np.float32)}
-    write_ark_scp(tmp_path, mats)
-    import pytorch_backend.tts.inference as inf
-
-    def broken(fd, d):
-        fd.write(b"junk")
-        raise OSError("disk full")
-
-    monkeypatch.setattr(inf.kaldiio, "save_ark", broken)
-    with pytest.raises(OSError):
-        write_ark_scp(tmp_path, {"u1": np.zeros((3, 2), dtype=np.float32)})
-    assert np.array_equal(read_scp(tmp_path)["u1"], mats["u1"])
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["feats.ark", "feats.scp"]
 
 
 def test_decode_cli_from_another_directory(trained, tmp_path):

@@ -14,8 +14,8 @@ from pytorch_backend.eval.results_table import write_results
 from pytorch_backend.eval.summary import emotion_space_lines, intensity_lines
 from pytorch_backend.ser import build_classifier
 from pytorch_backend.ser.train import save_classifier
-from pytorch_backend.train.run_tts import load_split, train_tts
-from pytorch_backend.tts.inference import load_trained
+from pytorch_backend.tts.training import train_tts
+from pytorch_backend.tts.loading import load_split, load_trained
 from prosody_fixtures import add_prosody, tiny_fs2_conf
 from tts_fixtures import EMOTIONS, N_MELS, make_corpus, tiny_conf
 

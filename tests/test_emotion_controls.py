@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from pytorch_backend.errors import ConfigError
-from pytorch_backend.train.run_tts import train_tts
+from pytorch_backend.tts.training import train_tts
 from pytorch_backend.tts.controls import (Conditioner, check_supported, controls_from_conf, parse_mix,
                                           parse_weights, soft_label)
 from pytorch_backend.tts.inference import decode
@@ -203,7 +203,7 @@ def test_cvae_prior_style_and_conditioner_means(trained, tmp_path):
         run(trained, "vae", tmp_path / "bad", {"style": "prior"})
     assert err.value.key == "decode.style"
     # a latent model's label style is the soft-label-weighted mean of the emotion means
-    from pytorch_backend.tts.inference import load_trained
+    from pytorch_backend.tts.loading import load_trained
 
     root, _ = trained
     model, meta = load_trained(root / "vae" / "train")

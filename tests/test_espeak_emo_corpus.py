@@ -19,9 +19,9 @@ from local.espeak_emo.generator import generate_corpus
 from local.espeak_emo.prosody import EMOTIONS, SPEAKERS, synthesis_settings
 from local.espeak_emo.sentences import SENTENCES
 from local.espeak_emo.to_kaldi import prepare_data_dirs
-from pytorch_backend.config import load_corpus_conf
-from pytorch_backend.data.kaldi_map import c_sorted, read_kv
+from pipeline.resolve import load_corpus_conf
 from pytorch_backend.errors import ConfigError, DataError
+from pytorch_backend.io.kaldi_map import c_sorted, read_kv
 
 REPO = Path(__file__).resolve().parent.parent
 EMOS = ["neutral", "happy", "sad", "angry", "surprise"]
@@ -267,7 +267,7 @@ def test_emotion_without_prosody_is_a_config_error():
 def test_cli_reports_errors_in_one_line(tmp_path):
     import json
 
-    cmd = [sys.executable, str(REPO / "local/espeak_emo/prepare.py"), "--conf", json.dumps(tiny()),
+    cmd = [sys.executable, "-m", "local.prepare", "--recipe", "espeak_emo", "--conf", json.dumps(tiny()),
            "--root", str(tmp_path / "nowhere"), "--data-dir", str(tmp_path / "data")]
     res = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert res.returncode == 1

@@ -242,7 +242,7 @@ def _encoded(model, tokens, speaker, emotion):
 
 
 def test_trains_on_the_tiny_corpus_and_synthesizes(tmp_path):
-    from pytorch_backend.train.run_tts import train_tts
+    from pytorch_backend.tts.training import train_tts
 
     paths = add_prosody(make_corpus(tmp_path))
     conf = tiny_fs2_conf(max_steps=100, eval_interval=50, save_interval=50, log_interval=10)
@@ -255,7 +255,7 @@ def test_trains_on_the_tiny_corpus_and_synthesizes(tmp_path):
     first = record and _first_train_row(tmp_path / "exp")
     assert hist["loss"] < 0.7 * first["loss"] and hist["mel"] < first["mel"] and hist["ctc"] < first["ctc"]
     # the learned durations follow the emotion's speaking rate (sad 4, happy 2 frames/token)
-    from pytorch_backend.tts.inference import load_trained
+    from pytorch_backend.tts.loading import load_trained
 
     model, meta = load_trained(tmp_path / "exp")
     tokens = torch.tensor([2, 3, 4, 5, 6, 7, len(meta["tokens"]) - 1])

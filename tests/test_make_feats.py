@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from feats_fixtures import make_data_dir, vowel, write_wav
 
-from pytorch_backend.data.kaldi_map import c_sorted
 from pytorch_backend.errors import DataError
 from pytorch_backend.feats import LogMelExtractor, load_audio
 from pytorch_backend.feats.dump import dump_feats, split_entries, read_wav_scp
+from pytorch_backend.io.kaldi_map import c_sorted
 
 REPO = Path(__file__).resolve().parent.parent
 CONF = {"fs": 22050, "n_fft": 1024, "hop_length": 256, "win_length": 1024, "n_mels": 80, "nj": 2}

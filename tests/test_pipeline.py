@@ -34,7 +34,8 @@ def declared_outputs(workdir: Path) -> list[str]:
             for f in ("feats.scp", "utt2num_frames")] + ["dump/espeak_emo/mel80/stats.npz"]
     tokens = ["data/espeak_emo/tokens/phn/token_list"] + [
         f"data/espeak_emo/tokens/phn/{s}/text_tokens" for s in ("train", "dev", "eval")]
-    rest = ["downloads/espeak_emo/metadata.tsv", "exp/espeak_emo_ser/done",
+    rest = ["downloads/espeak_emo/metadata.tsv", "exp/espeak_emo_ser/done", "exp/espeak_emo_asr/done",
+            "exp/espeak_emo_asr/model.pt", "exp/espeak_emo_real/eval/metrics.json",
             f"{exp}/config.yaml", f"{exp}/train/train.done", f"{exp}/decode/eval/feats.scp",
             f"{exp}/synth/griffin_lim/eval/wav.scp", f"{exp}/synth/griffin_lim/floor/wav.scp",
             f"{exp}/eval/griffin_lim/eval/metrics.json", f"{exp}/eval/griffin_lim/floor/metrics.json",
@@ -72,8 +73,17 @@ def test_outputs_hold_real_results(finished):
     assert metrics["num_utts"] == len(eval_ids)
     assert metrics["mcd"]["mean"] > 0
     assert 0.0 <= metrics["emotion_accuracy"] <= 1.0
+    # the judges from outside the corpus: the recognizer's CER and speaker similarity (two
+    # speakers) on synthesized, floor and real speech; PocketSphinx off for eSpeak voices
+    for row in (summary["vocoders"]["griffin_lim"]["synth"], summary["vocoders"]["griffin_lim"]["floor"],
+                summary["real"]):
+        assert 0.0 <= row["cer"] and -1.0 <= row["speaker_similarity"] <= 1.0
+        assert row["pocketsphinx_wer"] is None and row["dnsmos_p808"] is None  # off in the tiny conf
+    assert metrics["cer"]["num_utts"] == len(eval_ids) and set(metrics["per_utt"][next(iter(eval_ids))]) >= {
+        "asr_hyp", "speaker_similarity"}
+    assert summary["intensity"]["ranking"]["spearman"] is None or -1 <= summary["intensity"]["ranking"]["spearman"] <= 1
     results = (exp / "results.md").read_text()
-    assert "MCD" in results
+    assert "MCD" in results and "| real recordings |" in results and "CER ratio to real" in results
     config = (exp / "config.yaml").read_text()
     assert "model: gst" in config
 
@@ -111,7 +121,7 @@ def test_tts_conf_edit_reruns_training_not_features(finished):
     finally:
         edit_conf(finished / "conf", "tts/gst.yaml", {"train": {"max_steps": 6}})
     assert {"train_tts", "decode", "vocode", "evaluate", "summarize"} <= rules
-    assert not rules & {"espeak_emo_generate", "espeak_emo_prepare", "make_feats", "compute_stats",
+    assert not rules & {"espeak_emo_generate", "prepare_corpus", "make_feats", "compute_stats",
                         "make_tokens", "train_ser"}
 
 
@@ -132,7 +142,7 @@ def test_feats_conf_edit_reruns_features_and_what_follows(finished):
     finally:
         edit_conf(finished / "conf", "feats/mel80.yaml", {"trim_top_db": 40.0})
     assert {"make_feats", "compute_stats", "train_ser", "train_tts", "decode", "summarize"} <= rules
-    assert not rules & {"espeak_emo_generate", "espeak_emo_prepare", "make_tokens"}
+    assert not rules & {"espeak_emo_generate", "prepare_corpus", "make_tokens"}
 
 
 def test_killed_training_resumes_from_its_checkpoint(finished):

@@ -130,7 +130,7 @@ def test_default_profile_is_local():
 
 
 def test_launchers():
-    from pytorch_backend.dag import gpu_prefix, train_launcher, worker_threads
+    from pipeline.launch import gpu_prefix, train_launcher, worker_threads
 
     assert gpu_prefix(0) == "" and train_launcher(0, 2) == "python -m"
     assert train_launcher(1, 4) == "python -m steps.with_gpus --gpus 1 -- python -m"

@@ -21,7 +21,7 @@ from feats_fixtures import make_data_dir
 from pytorch_backend.config import FEATS_SCHEMA, defaults_of
 from pytorch_backend.feats.dump import dump_feats
 from pytorch_backend.train import checkpoints as ckpt
-from pytorch_backend.train.run_tts import train_tts
+from pytorch_backend.tts.training import train_tts
 from pytorch_backend.tts.inference import decode
 from tts_fixtures import make_corpus, tiny_conf
 

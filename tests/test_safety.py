@@ -13,7 +13,7 @@ from pytorch_backend.config import TTS_SCHEMA, check_keys
 from pytorch_backend.data.validate import safe_file_stem, unsafe_id_reason
 from pytorch_backend.errors import ConfigError, DataError
 from pytorch_backend.train.device import set_deterministic
-from pytorch_backend.train.run_tts import tts_conf_of
+from pytorch_backend.tts.loading import tts_conf_of
 from test_validate_data_dir import expect_error, make_data_dir
 from tts_fixtures import tiny_conf
 

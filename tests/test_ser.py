@@ -1,9 +1,14 @@
-"""The speech-emotion classifier: registry, masking, metrics, training end to end, errors."""
+"""The speech-emotion classifier: registry, masking, metrics, training end to end, resuming
+after a kill, errors."""
 
 import json
+import os
+import random
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -141,3 +146,60 @@ def test_cli_bad_model_keyword(trained, tmp_path):
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd="/")
     assert proc.returncode == 1
     assert "conf/eval.yaml: key 'ser.model_conf.layers'" in proc.stderr
+
+
+def test_killed_training_resumes_from_its_checkpoint_and_ends_like_an_uninterrupted_run(trained, tmp_path):
+    """SIGKILL the training CLI after a random checkpoint; the re-run resumes from the newest
+    checkpoint and its history, weights and eval scores equal the uninterrupted run's exactly."""
+    from pytorch_backend.train import checkpoints as ckpt
+
+    conf = ser_step_conf({**SER_CONF, "train": {**SER_CONF["train"], "save_interval": 10, "keep_checkpoints": 2}})
+    kill_after = random.Random().choice([10, 20, 30, 40, 50])
+    out = tmp_path / "ser"
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, "-m", "steps.train_ser", "--conf", json.dumps(conf), "--data-root",
+                             str(trained["data"]), "--dump", str(trained["dump"]), "--out", str(out)],
+                            cwd=tmp_path, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    try:
+        while not (out / "checkpoints" / f"step_{kill_after}.pt").exists():
+            assert proc.poll() is None, f"ended before step {kill_after}: {proc.stderr.read()[-3000:]}"
+            assert time.time() < deadline, f"timed out waiting for step {kill_after}"
+            time.sleep(0.005)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, f"not killed during training (step {kill_after})"
+    saved = [s for s, _ in ckpt.list_checkpoints(out / "checkpoints")]
+    assert saved and saved[0] >= kill_after and not (out / "done").exists()
+    result = train_ser(conf, trained["data"], trained["dump"], out, progress=False)
+    assert result["resumed_from"] == saved[0], f"killed after step {kill_after}"
+    reference = json.loads((trained["ser"] / "ser.json").read_text())
+    assert result["history"] == reference["history"], f"killed after step {kill_after}"
+    for key in ("accuracy", "confusion", "best_step", "dev_accuracy"):
+        assert result[key] == reference[key], key
+    a = torch.load(trained["ser"] / "model.pt", weights_only=True)["model_state"]
+    b = torch.load(out / "model.pt", weights_only=True)["model_state"]
+    for key in a:
+        assert torch.equal(a[key], b[key]), (key, kill_after)
+    assert [s for s, _ in ckpt.list_checkpoints(out / "checkpoints")] == [60, 50]  # the last 2 kept
+    assert (out / "done").is_file()
+
+
+def test_interrupted_and_resumed_in_process_matches_and_a_rerun_only_rewrites_the_outputs(trained, tmp_path):
+    out = tmp_path / "ser"
+    conf = ser_step_conf({**SER_CONF, "train": {**SER_CONF["train"], "save_interval": 15}})
+    assert train_ser(conf, trained["data"], trained["dump"], out, progress=False, stop_after=25) is None
+    result = train_ser(conf, trained["data"], trained["dump"], out, progress=False)
+    assert result["resumed_from"] == 25
+    reference = json.loads((trained["ser"] / "ser.json").read_text())
+    assert result["history"] == reference["history"] and result["accuracy"] == reference["accuracy"]
+    again = train_ser(conf, trained["data"], trained["dump"], out, progress=False)
+    assert again["resumed_from"] == 60 and again["history"] == result["history"]
+    # another classifier conf: the old checkpoints are set aside, training starts afresh
+    other = ser_step_conf({**SER_CONF, "train": {**SER_CONF["train"], "lr": 1e-3}})
+    fresh = train_ser(other, trained["data"], trained["dump"], out, progress=False)
+    assert fresh["resumed_from"] is None
+    assert [p.name for p in out.iterdir() if p.name.startswith("stale_")]

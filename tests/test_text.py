@@ -2,7 +2,7 @@
 
 import pytest
 
-from pytorch_backend.errors import DataError
+from pytorch_backend.errors import ConfigError, DataError
 from pytorch_backend.text import TOKENIZERS, TokenList, build_tokenizer, clean_text, load_frontend
 from pytorch_backend.text import numbers
 from pytorch_backend.text.phonemes import SPACE, ipa_to_tokens, split_ipa_word, text_to_phoneme_tokens
@@ -86,8 +86,12 @@ def test_cleaner_is_idempotent():
 
 def test_registry_names():
     assert set(TOKENIZERS) == {"char", "phn", "bpe"}
-    with pytest.raises(ValueError, match="unknown token_type"):
-        build_tokenizer("words")
+    with pytest.raises(ConfigError, match=r"conf/corpus/x\.yaml: key 'token_type': unknown token_type 'words' "
+                                          r"\(known: bpe, char, phn\)"):
+        build_tokenizer("words", source="conf/corpus/x.yaml")
+    with pytest.raises(ConfigError) as err:
+        load_frontend("nowhere", "words")
+    assert err.value.key == "token_type"
 
 
 def test_char_tokenizer_round_trip():

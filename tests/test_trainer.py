@@ -11,7 +11,7 @@ import torch
 from pytorch_backend.errors import ConfigError
 from pytorch_backend.train import checkpoints as ckpt
 from pytorch_backend.train.device import get_rng_state, set_rng_state
-from pytorch_backend.train.run_tts import train_tts
+from pytorch_backend.tts.training import train_tts
 from pytorch_backend.train.schedulers import LRSchedule, build_optimizer
 from tts_fixtures import make_corpus, tiny_conf
 
@@ -93,7 +93,7 @@ def test_corrupt_newest_checkpoint_falls_back_with_warning(corpus, tmp_path, cap
 def test_rerun_after_done_trains_nothing(corpus, tmp_path, monkeypatch):
     out = tmp_path / "train"
     first = run(corpus, out)
-    from pytorch_backend.train.trainer import Trainer
+    from pytorch_backend.tts.trainer import Trainer
 
     def boom(self, indices):
         raise AssertionError("trained again")
@@ -213,3 +213,33 @@ def test_raising_max_steps_continues_training(corpus, tmp_path):
     info = run(corpus, out, conf=longer)
     assert info["resumed_from"] == 20 and info["steps"] == 25
     assert not [p for p in out.iterdir() if p.name.startswith("stale_")]
+
+
+def test_raising_max_steps_of_an_exponential_schedule_retrains_with_the_new_decay(corpus, tmp_path):
+    """The exponential decay is spread over max_steps: resuming a run whose max_steps was raised
+    would make the learning rate jump back up mid-run. Such a run retrains from scratch (old
+    checkpoints moved aside) and follows the new schedule from step 1, never increasing."""
+    def conf(max_steps):
+        c = tiny_conf("gst", max_steps=max_steps, save_interval=5, eval_interval=max_steps, log_interval=1)
+        c["tts"]["train"]["scheduler"] = {"name": "exponential", "warmup_steps": 0, "min_lr": 3.0e-4}
+        return c
+
+    out = tmp_path / "train"
+    run(corpus, out, conf=conf(10))
+    info = run(corpus, out, conf=conf(20))
+    assert info["resumed_from"] is None and info["steps"] == 20
+    assert len([p for p in out.iterdir() if p.name.startswith("stale_")]) == 1
+    schedule = LRSchedule.from_conf(conf(20)["tts"]["train"])
+    history = ckpt.load_checkpoint(out / "checkpoints" / "step_20.pt")["history"]["train"]
+    lrs = [row["lr"] for row in history]
+    assert [row["step"] for row in history] == list(range(1, 21))
+    assert lrs == pytest.approx([round(schedule.lr_at(s), 5) for s in range(1, 21)], abs=1e-8)
+    assert all(b <= a for a, b in zip(lrs, lrs[1:]))
+
+
+def test_schedule_defining_keys():
+    from pytorch_backend.train.schedulers import schedule_defining_keys
+
+    assert schedule_defining_keys({"scheduler": {"name": "exponential"}}) == ("max_steps",)
+    assert schedule_defining_keys({"scheduler": {"name": "noam"}}) == ()
+    assert schedule_defining_keys({}) == ()

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from pytorch_backend.data.targets import stop_targets
 from pytorch_backend.data.tts_dataset import TTSDataset, collate, read_speakers, read_token_list
 from pytorch_backend.errors import DataError
 from tts_fixtures import EMOTIONS, N_MELS, PHONES, SPEAKERS, make_corpus
@@ -37,9 +38,10 @@ def test_items_ids_and_normalized_mels(corpus):
     assert float(raw.mean()) < -2.0  # back on the raw log-mel scale
 
 
-def test_lazy_loading_uses_utt2num_frames(corpus):
-    lazy = dataset(corpus, preload=False)
-    eager = dataset(corpus)
+def test_streaming_is_the_default_and_matches_preloading(corpus):
+    lazy = dataset(corpus)
+    eager = dataset(corpus, preload=True)
+    assert not lazy._cache and len(eager._cache) == len(eager)
     assert lazy.lengths == eager.lengths
     assert torch.equal(lazy[3]["mel"], eager[3]["mel"])
 
@@ -158,3 +160,9 @@ def test_unknown_token_maps_to_unk_with_warning(corpus, tmp_path, caplog):
     ds = dataset(c, split="eval", feats=False)
     assert ds[0]["tokens"].tolist() == [2, 1, 3, len(PHONES) + 2]
     assert "'zz'" in caplog.text and utt in caplog.text
+
+
+def test_stop_targets_mark_the_last_real_step():
+    target, mask = stop_targets(torch.tensor([9, 5]), num_groups=3, r=3)
+    assert target.tolist() == [[0, 0, 1], [0, 1, 0]]
+    assert mask.tolist() == [[True, True, True], [True, True, False]]

@@ -1,4 +1,4 @@
-"""Tacotron 2 / GST models: registry errors, padding invariance, losses, training, inference."""
+"""TTS models (the Tacotron 2 family): registry errors, padding invariance, losses, training, inference."""
 
 import copy
 
@@ -7,7 +7,7 @@ import torch
 
 from pytorch_backend.errors import ConfigError
 from pytorch_backend.tts import MODELS, build_model
-from pytorch_backend.tts.losses import guided_attention_loss, masked_mel_loss, stop_targets
+from pytorch_backend.tts.losses import guided_attention_loss, masked_mel_loss
 from tts_fixtures import N_MELS, TINY_MODEL_CONF
 
 torch.set_num_threads(1)
@@ -125,12 +125,6 @@ def test_masked_mel_loss_counts_only_real_frames():
     assert masked_mel_loss(pred, target, lens, "l1+l2").item() == pytest.approx(2.0)
     with pytest.raises(ValueError):
         masked_mel_loss(pred, target, lens, "l3")
-
-
-def test_stop_targets_mark_the_last_real_step():
-    target, mask = stop_targets(torch.tensor([9, 5]), num_groups=3, r=3)
-    assert target.tolist() == [[0, 0, 1], [0, 1, 0]]
-    assert mask.tolist() == [[True, True, True], [True, True, False]]
 
 
 def test_guided_attention_loss_small_on_diagonal_large_on_antidiagonal():

@@ -14,7 +14,9 @@ import torch
 from vocoder_fixtures import FEATS, HOP, make_corpus, train_tiny
 
 from pytorch_backend.config import VOCODER_SCHEMA, load_checked
-from pytorch_backend.dag import Dag
+from pipeline.lookup import ConfLookup
+from pipeline.rule_paths import RulePaths
+from pipeline.slices import RuleSlices
 from pytorch_backend.errors import ConfigError, DataError
 from pytorch_backend.vocoders import VOCODERS, NeuralVocoder, build_vocoder
 from pytorch_backend.vocoders.data import SegmentData
@@ -117,17 +119,34 @@ def test_the_dag_trains_a_listed_neural_vocoder_once_per_corpus(tmp_path):
     corpus_conf = tmp_path / "conf" / "corpus" / "espeak_emo.yaml"
     text = corpus_conf.read_text().replace("vocoders: [griffin_lim]", "vocoders: [griffin_lim, hifigan]")
     corpus_conf.write_text(text)
-    dag = Dag(tmp_path / "conf")
+    confs = ConfLookup(tmp_path / "conf")
+    paths, slices = RulePaths(confs), RuleSlices(confs)
     wc = SimpleNamespace(corpus="espeak_emo", model="gst", vocoder="hifigan", name="eval")
-    assert dag.vocoder_model_input(wc) == ["exp/espeak_emo_voc_hifigan/train.done"]
-    assert dag.vocoder_model_arg(wc) == "--model-dir exp/espeak_emo_voc_hifigan"
-    assert "exp/espeak_emo_gst/eval/hifigan/floor/metrics.json" in dag.summary_inputs(wc)
+    assert paths.vocoder_model(wc) == ["exp/espeak_emo_voc_hifigan/train.done"]
+    assert paths.vocoder_model_arg(wc) == "--model-dir exp/espeak_emo_voc_hifigan"
+    assert "exp/espeak_emo_gst/eval/hifigan/floor/metrics.json" in paths.summary(wc)
     wc.vocoder = "griffin_lim"
-    assert dag.vocoder_model_input(wc) == [] and dag.vocoder_model_arg(wc) == ""
-    train = json.loads(dag.vocoder_train_slice(SimpleNamespace(corpus="espeak_emo", vocoder="hifigan")))
+    assert paths.vocoder_model(wc) == [] and paths.vocoder_model_arg(wc) == ""
+    train = json.loads(slices.vocoder_train(SimpleNamespace(corpus="espeak_emo", vocoder="hifigan")))
     assert train["vocoder"]["name"] == "hifigan" and train["feats"]["n_mels"] == 80
     with pytest.raises(ConfigError, match="not a trainable vocoder"):
-        dag.vocoder_train_slice(SimpleNamespace(corpus="espeak_emo", vocoder="griffin_lim"))
+        slices.vocoder_train(SimpleNamespace(corpus="espeak_emo", vocoder="griffin_lim"))
     shutil.copy(tmp_path / "conf" / "tts" / "gst.yaml", tmp_path / "conf" / "tts" / "voc_x.yaml")
     with pytest.raises(ConfigError, match="voc_x.yaml.*reserved"):
-        Dag(tmp_path / "conf")
+        ConfLookup(tmp_path / "conf")
+
+
+def test_a_conf_edit_sets_old_checkpoints_aside_and_max_steps_resumes(corpus, tmp_path):
+    """Checkpoints of the same vocoder trained under another conf are moved aside (never
+    resumed with the wrong losses); a raised max_steps continues; the time budget stops cleanly."""
+    out = tmp_path / "voc"
+    train_tiny("hifigan", corpus, out, max_steps=1, save_interval=1)
+    changed = train_tiny("hifigan", corpus, out, max_steps=1, save_interval=1, lambda_mel=2.0)
+    assert changed["resumed_from"] is None and changed["steps"] == 1
+    stale = [p for p in out.iterdir() if p.name.startswith("stale_")]
+    assert len(stale) == 1 and (stale[0] / "checkpoints" / "step_1.pt").is_file()
+    longer = train_tiny("hifigan", corpus, out, max_steps=2, save_interval=1, lambda_mel=2.0)
+    assert longer["resumed_from"] == 1 and longer["steps"] == 2 and longer["steps_this_run"] == 1
+    budget = train_tiny("hifigan", corpus, tmp_path / "budget", max_steps=100, max_minutes=1e-9)
+    assert budget["stopped"] == "max_minutes" and budget["steps"] == 1
+    assert (tmp_path / "budget" / "model.pt").is_file()

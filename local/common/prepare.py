@@ -6,7 +6,8 @@ records, keep the chosen speakers, map the corpus labels (``label_map``; a label
 not mapped at all is dropped unless it already is an emotts label), drop empty texts, missing,
 unreadable or empty audio, durations outside ``[min_duration, max_duration]`` and duplicate ids,
 normalize the audio (:mod:`local.common.audio`), assign splits (the corpus's own or
-:func:`local.common.splits.holdout`), write the data dirs and ``<data_dir>/prepare_summary.json``.
+:func:`local.common.splits.holdout`), write the data dirs (``wav.scp`` paths absolute and free of
+whitespace: :mod:`local.common.paths`) and ``<data_dir>/prepare_summary.json``.
 Every drop is counted per reason and logged.
 """
 
@@ -21,10 +22,11 @@ from pathlib import Path
 from local.common import audio as audiolib
 from local.common.drops import Drops
 from local.common.kaldi_ids import kaldi_id, keep_corpus_names
+from local.common.paths import ScpPaths
 from local.common.splits import holdout
-from pytorch_backend.data.kaldi_map import spk2utt_from_utt2spk, write_kv
 from pytorch_backend.data.validate import unsafe_id_reason
 from pytorch_backend.errors import ConfigError, DataError
+from pytorch_backend.io.kaldi_map import spk2utt_from_utt2spk, write_kv
 from pytorch_backend.utils.fileio import write_text_atomic
 
 log = logging.getLogger("emotts.prepare")
@@ -102,6 +104,7 @@ def prepare_corpus(conf: dict, root, data_dir, collect, recipe_prep: dict, progr
     emotions = conf.get("emotions") or ["neutral"]
     label_map = conf.get("label_map") or {}
     drops = Drops()
+    scp_paths = ScpPaths(data_dir)  # whitespace-free wav.scp paths (links under data_dir/links/)
 
     records = collect(conf, root, prep, drops)
     log.info("%s: the corpus lists %d utterance(s)", conf.get("name"), len(records))
@@ -156,6 +159,7 @@ def prepare_corpus(conf: dict, root, data_dir, collect, recipe_prep: dict, progr
                      "src": r.wav.resolve(), "convert": convert,
                      "wav": (data_dir / "wav" / f"{utt}.wav").resolve() if convert else r.wav.resolve(),
                      "duration": duration}
+        utts[utt]["scp"] = scp_paths(utts[utt]["wav"], utt)
 
     reused = 0
     for u in utts.values():  # a converted file newer than its source is kept from a previous run
@@ -193,7 +197,7 @@ def prepare_corpus(conf: dict, root, data_dir, collect, recipe_prep: dict, progr
             raise DataError(root, f"no utterance left for split '{split}' (see the dropped counts in "
                             "the log; check prep.split and prep.speakers)")
         out = data_dir / split
-        write_kv(out / "wav.scp", {utt: str(u["wav"]) for utt, u in part.items()})
+        write_kv(out / "wav.scp", {utt: u["scp"] for utt, u in part.items()})
         write_kv(out / "text", {utt: u["text"] for utt, u in part.items()})
         utt2spk = {utt: u["speaker"] for utt, u in part.items()}
         write_kv(out / "utt2spk", utt2spk)

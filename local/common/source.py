@@ -6,6 +6,14 @@ marker (the download rule fetches and verifies the corpus, or only checks the la
 corpus is already at ``root``); for a gated corpus it raises a ConfigError naming where to get the
 corpus and the conf key to set, when ``root`` does not hold the expected layout. Snakemake
 evaluates input functions while it builds the DAG, so a dry run stops there too.
+
+A corpus published in several forms (releases, archive layouts) lists each complete form: ``layout``
+is the first, ``alternatives`` the others; ``root`` is accepted when it holds any one of them.
+
+The missing-corpus error is raised as :class:`CorpusMissing`, a ``SystemExit`` carrying the
+ConfigError's message: Snakemake wraps every ``Exception`` an input function raises in an
+``InputFunctionException`` whose report ends in a traceback listing, while a ``SystemExit`` ends the
+DAG build with exactly the message (exit status 1, no lock left behind).
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.paths import DOWNLOAD_DONE, DOWNLOADS, fill
 from pytorch_backend.errors import ConfigError
 
 
@@ -23,10 +32,24 @@ class Source:
     licence: str
     gated: bool  # True: nothing is downloaded, the user fetches it
     layout: tuple[str, ...] = field(default=())  # glob patterns under root that must match something
+    alternatives: tuple[tuple[str, ...], ...] = field(default=())  # other complete layouts (releases)
+    generated: bool = False  # True: made on this machine by the recipe's own generator rule
+
+    @property
+    def layouts(self) -> tuple[tuple[str, ...], ...]:
+        return (tuple(self.layout),) + tuple(tuple(a) for a in self.alternatives)
+
+
+class CorpusMissing(SystemExit):
+    """A licence-gated corpus is not at ``root``; ``error`` is the ConfigError saying where to get it."""
+
+    def __init__(self, error: ConfigError):
+        super().__init__(f"ERROR: {error}")
+        self.error = error
 
 
 def corpus_root(conf: dict) -> Path:
-    return Path(conf.get("root") or f"downloads/{conf['name']}")
+    return Path(conf.get("root") or fill(DOWNLOADS, corpus=conf["name"]))
 
 
 def missing_layout(root: Path, layout) -> list[str]:
@@ -37,7 +60,15 @@ def missing_layout(root: Path, layout) -> list[str]:
 
 
 def download_marker(corpus: str) -> str:
-    return f"downloads/{corpus}/.download.done"
+    return fill(DOWNLOAD_DONE, corpus=corpus)
+
+
+def held_layout(root: Path, source: Source) -> tuple[str, ...] | None:
+    """The first of ``source.layouts`` that ``root`` holds completely, or None."""
+    for layout in source.layouts:
+        if root.is_dir() and not missing_layout(root, layout):
+            return layout
+    return None
 
 
 def corpus_input(source: Source, conf: dict, conf_path) -> list[str]:
@@ -45,11 +76,16 @@ def corpus_input(source: Source, conf: dict, conf_path) -> list[str]:
     if not source.gated:
         return [download_marker(conf["name"])]
     root = corpus_root(conf)
-    missing = missing_layout(root, source.layout)
-    if missing:
-        where = "is missing" if not root.is_dir() else f"does not hold {missing[0]}"
-        raise ConfigError(conf_path, f"{source.name} corpus not found: {root} {where}. {source.name} is "
-                          f"licence-gated ({source.licence}) and is not downloaded for you: "
-                          f"{source.obtain} Then set root in {conf_path} to the directory that holds "
-                          f"{', '.join(source.layout)}.", key="root")
-    return []
+    if held_layout(root, source) is not None:
+        return []
+    if not root.is_dir():
+        where = "is missing"
+    else:
+        where = "does not hold " + " nor ".join(missing_layout(root, layout)[0] for layout in source.layouts)
+    layouts = source.layouts
+    forms = ", ".join(layouts[0]) if len(layouts) == 1 else "one of: " + "; ".join(" + ".join(layout)
+                                                                                 for layout in layouts)
+    raise CorpusMissing(ConfigError(
+        conf_path, f"{source.name} corpus not found: {root} {where}. {source.name} is licence-gated "
+        f"({source.licence}) and is not downloaded for you: {source.obtain} Then set root in {conf_path} "
+        f"to the directory that holds {forms}.", key="root"))

@@ -13,8 +13,8 @@ from pathlib import Path
 import soundfile as sf
 
 from local.espeak_emo import plan as planlib
-from pytorch_backend.data.kaldi_map import spk2utt_from_utt2spk, write_kv
 from pytorch_backend.errors import DataError
+from pytorch_backend.io.kaldi_map import spk2utt_from_utt2spk, write_kv
 
 log = logging.getLogger("emotts.espeak_emo")
 

@@ -5,7 +5,7 @@ from local.common.source import Source
 SOURCE = Source(
     name="JSUT",
     obtain="https://sites.google.com/site/shinnosuketakamichi/publication/jsut "
-           "(jsut_ver1.1.zip, fetched by the jsut_download rule).",
+           "(jsut_ver1.1.zip, fetched by the download_corpus rule).",
     licence="research and personal use; commercial use needs permission (see its README)",
     gated=False,
     layout=("*/transcript_utf8.txt", "*/wav/*.wav"),

@@ -4,7 +4,7 @@ from local.common.source import Source
 
 SOURCE = Source(
     name="LJSpeech",
-    obtain="https://keithito.com/LJ-Speech-Dataset/ (LJSpeech-1.1.tar.bz2, fetched by the ljspeech_download rule).",
+    obtain="https://keithito.com/LJ-Speech-Dataset/ (LJSpeech-1.1.tar.bz2, fetched by the download_corpus rule).",
     licence="public domain",
     gated=False,
     layout=("metadata.csv", "wavs/*.wav"),

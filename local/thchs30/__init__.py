@@ -4,7 +4,7 @@ from local.common.source import Source
 
 SOURCE = Source(
     name="THCHS-30",
-    obtain="https://www.openslr.org/18/ (data_thchs30.tgz, fetched by the thchs30_download rule).",
+    obtain="https://www.openslr.org/18/ (data_thchs30.tgz, fetched by the download_corpus rule).",
     licence="Apache 2.0",
     gated=False,
     layout=("data/*.wav.trn", "data/*.wav"),

@@ -3,8 +3,8 @@
 Inputs (see docs/ARCHITECTURE.md):
 - ``data/<corpus>/<split>/{utt2spk,utt2emo}``;
 - ``data/<corpus>/tokens/<type>/token_list`` and ``.../<split>/text_tokens``;
-- optionally ``dump/<corpus>/<feats>/<split>/feats.scp`` (+ ``utt2num_frames``) and
-  ``stats.npz``; mels are normalized here, everything on disk stays raw;
+- optionally ``dump/<corpus>/<feats>/<split>/feats.scp`` and ``stats.npz``; mels are
+  normalized here, everything on disk stays raw;
 - with ``with_prosody`` (FastSpeech 2), ``pitch.scp`` and ``energy.scp`` beside feats.scp, one
   value per mel frame: pitch becomes log-F0 with unvoiced frames linearly interpolated
   (:func:`pytorch_backend.feats.pitch.log_f0_interpolated`) and, like energy, is normalized with
@@ -14,6 +14,13 @@ Inputs (see docs/ARCHITECTURE.md):
 The utterances of a split are those of ``text_tokens`` (C order). Each must be in utt2spk,
 utt2emo and, when features are used, feats.scp; otherwise a DataError names the file and
 utterance. Speaker ids index the C-sorted train speakers, emotion ids the conf's list.
+
+Memory: by default features stream from the arks. The constructor reads only each entry's
+header (its frame count, for the length-bucketed sampler, and a shape check, so a bad entry
+fails before training starts); ``__getitem__`` reads that utterance's matrix by offset. A
+process holds the index of the split, never its data, whatever the corpus size (each DDP rank
+too). ``preload=True`` keeps every normalized mel (and prosody vector) in memory instead, for
+small corpora read many times per second.
 """
 
 from __future__ import annotations
@@ -21,16 +28,16 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import kaldiio
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from pytorch_backend.data.kaldi_map import c_sorted, read_kv, read_kv_lines
+from pytorch_backend.data.feats_table import FeatsTable
+from pytorch_backend.data.targets import stop_targets
 from pytorch_backend.errors import DataError
 from pytorch_backend.feats.pitch import log_f0_interpolated
 from pytorch_backend.feats.stats import PROSODY_KINDS, load_prosody_stats, load_stats
-from pytorch_backend.tts.losses import stop_targets
+from pytorch_backend.io.kaldi_map import c_sorted, read_kv, read_kv_lines
 
 log = logging.getLogger("emotts.data")
 
@@ -66,7 +73,7 @@ class TTSDataset(Dataset):
     (+ ``pitch``, ``energy``, ``voiced`` (T,) with ``with_prosody``)."""
 
     def __init__(self, split_dir, text_tokens, token_list, speakers: list[str], emotions: list[str],
-                 feats_scp=None, stats=None, append_eos: bool = True, preload: bool = True,
+                 feats_scp=None, stats=None, append_eos: bool = True, preload: bool = False,
                  n_mels: int | None = None, with_prosody: bool = False, prosody_stats: dict | None = None):
         split_dir = Path(split_dir)
         self.tokens = read_token_list(token_list) if not isinstance(token_list, list) else token_list
@@ -127,23 +134,26 @@ class TTSDataset(Dataset):
             self._attach_prosody(Path(feats_scp).parent, preload)
 
     def _attach_feats(self, scp: Path, preload: bool, n_mels: int) -> None:
-        specs = {utt: (lineno, spec) for lineno, utt, spec in read_kv_lines(scp)}
+        # Lengths and shapes come from the ark headers (pytorch_backend.data.feats_table): an
+        # index of the split, not its data; with ``preload`` the normalized mels are kept too.
+        self._feats = FeatsTable(scp, "features")
         for utt in self.utts:
-            if utt not in specs:
+            if utt not in self._feats:
                 raise DataError(scp, "utterance missing (features were not dumped for it)", utt=utt)
-        self._specs = specs
         self.n_mels = n_mels
-        num_frames = scp.parent / "utt2num_frames"
-        lengths = read_kv(num_frames) if num_frames.is_file() and not preload else {}
         self._cache: dict[str, torch.Tensor] = {}
         for i, utt in enumerate(self.utts):
-            if preload or utt not in lengths:
+            if preload:
                 mel = self._load(utt)
-                if preload:
-                    self._cache[utt] = mel
+                self._cache[utt] = mel
                 self.lengths[i] = mel.shape[0]
             else:
-                self.lengths[i] = int(lengths[utt])
+                self.lengths[i] = self._check_shape(self._feats, utt, self._feats.shape(utt))[0]
+
+    def _check_shape(self, table: FeatsTable, utt: str, shape: tuple) -> tuple:
+        if len(shape) != 2 or shape[1] != self.n_mels or shape[0] == 0:
+            raise table.error(utt, f"expected frames x {self.n_mels} features, got shape {tuple(shape)}")
+        return shape
 
     def _attach_prosody(self, dump_split: Path, preload: bool) -> None:
         self._prosody_specs = {}
@@ -152,30 +162,32 @@ class TTSDataset(Dataset):
             if not scp.is_file():
                 raise DataError(scp, f"{kind} file not found: dump pitch/energy with the feats conf's "
                                      "pitch_energy: true (steps/make_feats.py)")
-            specs = {utt: (lineno, spec) for lineno, utt, spec in read_kv_lines(scp)}
-            for utt in self.utts:
-                if utt not in specs:
+            table = FeatsTable(scp, kind)
+            for i, utt in enumerate(self.utts):
+                if utt not in table:
                     raise DataError(scp, f"utterance missing ({kind} was not dumped for it)", utt=utt)
-            self._prosody_specs[kind] = (scp, specs)
+                if not preload:  # header check now, so a bad entry fails before training starts
+                    self._check_prosody_shape(table, kind, utt, table.shape(utt), self.lengths[i])
+            self._prosody_specs[kind] = table
         self._prosody_cache: dict[str, dict] = {}
         if preload:
             for i, utt in enumerate(self.utts):
                 self._prosody_cache[utt] = self._load_prosody(utt, self.lengths[i])
 
+    @staticmethod
+    def _check_prosody_shape(table: FeatsTable, kind: str, utt: str, shape: tuple, num_frames: int) -> None:
+        if len(shape) != 1 or shape[0] != num_frames:
+            raise table.error(utt, f"expected {num_frames} {kind} values (one per mel frame of feats.scp), "
+                                   f"got shape {tuple(shape)}")
+
     def _load_prosody(self, utt: str, num_frames: int) -> dict:
         """Normalized ``pitch`` (interpolated log-F0), ``energy`` and ``voiced`` of one utterance."""
         raw = {}
-        for kind, (scp, specs) in self._prosody_specs.items():
-            lineno, spec = specs[utt]
-            try:
-                vec = np.array(kaldiio.load_mat(spec), dtype=np.float32)
-            except Exception as exc:
-                raise DataError(scp, f"cannot load {kind} '{spec}': {exc}", line=lineno, utt=utt) from None
-            if vec.ndim != 1 or vec.shape[0] != num_frames:
-                raise DataError(scp, f"expected {num_frames} {kind} values (one per mel frame of feats.scp), "
-                                f"got shape {vec.shape}", line=lineno, utt=utt)
+        for kind, table in self._prosody_specs.items():
+            vec = table.load(utt)
+            self._check_prosody_shape(table, kind, utt, vec.shape, num_frames)
             if not np.isfinite(vec).all():
-                raise DataError(scp, f"non-finite {kind} values", line=lineno, utt=utt)
+                raise table.error(utt, f"non-finite {kind} values")
             raw[kind] = vec
         log_f0, voiced = log_f0_interpolated(raw["pitch"])
         (p_mean, p_std), (e_mean, e_std) = self.prosody_stats["pitch"], self.prosody_stats["energy"]
@@ -184,15 +196,8 @@ class TTSDataset(Dataset):
                 "voiced": torch.from_numpy(voiced)}
 
     def _load(self, utt: str) -> torch.Tensor:
-        lineno, spec = self._specs[utt]
-        try:
-            mat = np.array(kaldiio.load_mat(spec), dtype=np.float32)  # a writable copy
-        except Exception as exc:
-            raise DataError(self.feats_scp, f"cannot load features '{spec}': {exc}",
-                            line=lineno, utt=utt) from None
-        if mat.ndim != 2 or mat.shape[1] != self.n_mels or mat.shape[0] == 0:
-            raise DataError(self.feats_scp, f"expected frames x {self.n_mels} features, got shape "
-                            f"{mat.shape}", line=lineno, utt=utt)
+        mat = self._feats.load(utt)
+        self._check_shape(self._feats, utt, mat.shape)
         return (torch.from_numpy(mat) - self.mean) / self.std
 
     def normalize(self, mel: torch.Tensor) -> torch.Tensor:

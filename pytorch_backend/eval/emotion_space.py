@@ -31,7 +31,7 @@ log = logging.getLogger("emotts.emotion_space")
 def embedding_kind(model) -> str | None:
     if model.uses_style():
         return "style"
-    if model.uses_labels() and hasattr(model, "label_embedding"):
+    if model.uses_labels():
         return "label"
     return None
 

@@ -10,7 +10,12 @@ classifier's emotion prediction on the synthesized speech.
 Outputs in ``out``: ``per_utt.tsv``, ``confusion.png`` and, last, ``metrics.json``::
 
     {"num_utts", "mcd": {"mean", "std"}, "log_f0_rmse": {"mean", "std"}, "log_f0_rmse_cents",
-     "vuv_error", "emotion_accuracy", "per_class_recall", "confusion", "labels", "per_utt"}
+     "vuv_error", "emotion_accuracy", "per_class_recall", "confusion", "labels",
+     "dnsmos", "cer", "pocketsphinx", "speaker_similarity", "per_utt"}
+
+The last four are the judges from outside the corpus's classifier (eval/judges.py); each is
+None when it did not run (switched off, PocketSphinx on a non-English corpus, speaker
+similarity on a single-speaker split, no recognizer given).
 
 Means are over utterances (an utterance without any frame voiced in both signals has no
 log-F0 RMSE and is left out of that mean; ``num_f0_utts`` counts the others).
@@ -26,13 +31,17 @@ from pathlib import Path
 
 import numpy as np
 
-from pytorch_backend.data.kaldi_map import read_kv_lines
 from pytorch_backend.errors import ConfigError, DataError
 from pytorch_backend.eval.mcd import mcep_params, mean_std
 from pytorch_backend.eval.utterance import UttJob, init_worker, score_utterance
+from pytorch_backend.io.kaldi_map import read_kv_lines
 from pytorch_backend.utils.fileio import atomic_open
 
 log = logging.getLogger("emotts.eval")
+
+# per-utterance judge values written to per_utt.tsv after the fixed columns (when they ran)
+JUDGE_TSV_COLUMNS = ("dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak", "dnsmos_p808", "asr_char_errors", "ref_chars",
+                     "speaker_similarity", "asr_hyp", "pocketsphinx_hyp")
 
 
 def _index_scp(path) -> dict[str, tuple[int, str]]:
@@ -79,8 +88,11 @@ def default_nj() -> int:
 
 
 def score_all(jobs: list[UttJob], feats_conf: dict, eval_conf: dict, allow_pipes: bool, ref_scp,
-              syn_scp, nj: int, progress: bool = True) -> list[dict]:
-    """Score every job, in ``nj`` worker processes (in this process when nj == 1).
+              syn_scp, nj: int, progress: bool = True, judges: dict | None = None,
+              worker=score_utterance) -> list[dict]:
+    """Score every job with ``worker`` (``score_utterance``, or ``judge_utterance`` for the real
+    recordings alone) and the judges of ``judges``, in ``nj`` worker processes (in this process
+    when nj == 1).
 
     Workers come from a forkserver, so a script calling this with nj > 1 needs the usual
     ``if __name__ == "__main__":`` guard (steps/evaluate.py has it).
@@ -93,17 +105,17 @@ def score_all(jobs: list[UttJob], feats_conf: dict, eval_conf: dict, allow_pipes
     results = []
     try:
         if nj == 1:
-            init_worker(*initargs, single_thread=False)
+            init_worker(*initargs, single_thread=False, judges=judges)
             for job in jobs:
-                results.append(score_utterance(job))
+                results.append(worker(job))
                 bar.update()
         else:
             # forkserver: workers start from a clean process (no torch/OpenMP state inherited
             # from this one) that has imported the scoring code once.
             ctx = mp.get_context("forkserver")
             ctx.set_forkserver_preload(["pytorch_backend.eval.utterance"])
-            with ctx.Pool(nj, initializer=init_worker, initargs=initargs) as pool:
-                for res in pool.imap(score_utterance, jobs, chunksize=1):
+            with ctx.Pool(nj, initializer=init_worker, initargs=initargs + (True, judges)) as pool:
+                for res in pool.imap(worker, jobs, chunksize=1):
                     results.append(res)
                     bar.update()
     finally:
@@ -112,8 +124,13 @@ def score_all(jobs: list[UttJob], feats_conf: dict, eval_conf: dict, allow_pipes
 
 
 def evaluate_dir(conf: dict, synth_wav_scp, ref_data_dir, ser_dir, dump, out, nj: int | None = None,
-                 conf_source="conf/eval.yaml", progress: bool = True, targets=None) -> dict:
-    """Score ``synth_wav_scp`` against ``ref_data_dir``; write ``out`` files; return metrics."""
+                 conf_source="conf/eval.yaml", progress: bool = True, targets=None, asr_dir=None) -> dict:
+    """Score ``synth_wav_scp`` against ``ref_data_dir``; write ``out`` files; return metrics.
+
+    ``conf`` also names the ``corpus`` and its ``language`` (which judges run, eval/judges.py);
+    ``asr_dir``: the corpus's recognizer (exp/<corpus>_asr), for the character error rate.
+    """
+    from pytorch_backend.eval.judges import judge_flags, judge_set, scored_speakers, scored_transcripts
     from pytorch_backend.feats.stats import load_stats
     from pytorch_backend.plots.confusion import plot_confusion
     from pytorch_backend.ser.data import normalize
@@ -140,10 +157,15 @@ def evaluate_dir(conf: dict, synth_wav_scp, ref_data_dir, ser_dir, dump, out, nj
         raise DataError(Path(dump) / "stats.npz", f"{mean.shape[-1]} bins, the classifier expects {predictor.n_mels}")
 
     jobs = plan_jobs(synth_wav_scp, ref_data_dir, emotions, targets)
+    language = conf.get("language") or "en"
+    utt2spk, num_speakers = scored_speakers(ref_data_dir, [j.utt for j in jobs])
+    flags = judge_flags(eval_conf, conf.get("corpus") or "", language, num_speakers)
+    scored_transcripts(flags, asr_dir, ref_data_dir, [j.utt for j in jobs], language)  # fail before scoring
     nj = default_nj() if nj is None else nj
     log.info("evaluating %d utterances of %s with %d jobs", len(jobs), synth_wav_scp, nj)
     results = score_all(jobs, feats_conf, eval_conf, bool(conf.get("allow_pipes", False)),
-                        Path(ref_data_dir) / "wav.scp", synth_wav_scp, nj, progress)
+                        Path(ref_data_dir) / "wav.scp", synth_wav_scp, nj, progress, judges=flags)
+    judged, judged_per_utt = judge_set(results, flags, ref_data_dir, asr_dir, language, utt2spk)
 
     preds = predictor.predict([normalize(r["feats"], mean, std) for r in results])
     targets = np.asarray([r["target"] for r in results], dtype=np.int64)
@@ -152,7 +174,8 @@ def evaluate_dir(conf: dict, synth_wav_scp, ref_data_dir, ser_dir, dump, out, nj
     for r, p in zip(results, preds):
         per_utt[r["utt"]] = {"mcd": r["mcd"], "log_f0_rmse": r["log_f0_rmse"], "vuv_error": r["vuv_error"],
                              "pred": emotions[int(p)], "target": emotions[r["target"]],
-                             "syn_seconds": round(r["syn_seconds"], 4), "ref_seconds": round(r["ref_seconds"], 4)}
+                             "syn_seconds": round(r["syn_seconds"], 4), "ref_seconds": round(r["ref_seconds"], 4),
+                             **judged_per_utt[r["utt"]]}
     f0_values = [r["log_f0_rmse"] for r in results if r["log_f0_rmse"] is not None]
     metrics = {
         "num_utts": len(results),
@@ -166,17 +189,21 @@ def evaluate_dir(conf: dict, synth_wav_scp, ref_data_dir, ser_dir, dump, out, nj
         "per_class_recall": report["per_class_recall"],
         "confusion": report["confusion"],
         "labels": emotions,
+        **judged,  # dnsmos, cer, pocketsphinx, speaker_similarity (None: that judge did not run)
         "synth_wav_scp": str(synth_wav_scp),
         "ref_data_dir": str(ref_data_dir),
         "per_utt": per_utt,
     }
 
     out.mkdir(parents=True, exist_ok=True)
+    extra = [k for k in JUDGE_TSV_COLUMNS if any(k in row for row in per_utt.values())]
     with atomic_open(out / "per_utt.tsv") as fh:
-        fh.write("utt\ttarget\tpred\tmcd\tlog_f0_rmse\tvuv_error\n")
+        fh.write("\t".join(["utt", "target", "pred", "mcd", "log_f0_rmse", "vuv_error"] + extra) + "\n")
         for utt, row in per_utt.items():
             f0 = "nan" if row["log_f0_rmse"] is None else f"{row['log_f0_rmse']:.4f}"
-            fh.write(f"{utt}\t{row['target']}\t{row['pred']}\t{row['mcd']:.4f}\t{f0}\t{row['vuv_error']:.4f}\n")
+            cells = [str(row.get(k, "")) for k in extra]
+            fh.write("\t".join([utt, row["target"], row["pred"], f"{row['mcd']:.4f}", f0,
+                                f"{row['vuv_error']:.4f}"] + cells) + "\n")
     plot_confusion(report["confusion"], emotions, out / "confusion.png",
                    title=f"SER on {out.parent.name}/{out.name} (accuracy {report['accuracy']:.3f})")
     with atomic_open(out / "metrics.json") as fh:
@@ -186,4 +213,20 @@ def evaluate_dir(conf: dict, synth_wav_scp, ref_data_dir, ser_dir, dump, out, nj
              metrics["mcd"]["mean"], metrics["mcd"]["std"],
              "n/a" if metrics["log_f0_rmse"]["mean"] is None else f"{metrics['log_f0_rmse']['mean']:.4f}",
              report["accuracy"], len(results))
+    log.info("judges: %s", judges_line(judged))
     return metrics
+
+
+def judges_line(judged: dict) -> str:
+    """The judges' headline numbers in one line (for logs)."""
+    parts = []
+    if judged.get("dnsmos"):
+        d = judged["dnsmos"]
+        parts.append(f"DNSMOS ovrl {d['ovrl']['mean']:.3f} P.808 {d['p808']['mean']:.3f}")
+    if judged.get("cer"):
+        parts.append(f"CER {judged['cer']['cer']:.4f}")
+    if judged.get("pocketsphinx"):
+        parts.append(f"PocketSphinx WER {judged['pocketsphinx']['wer']:.4f}")
+    if judged.get("speaker_similarity") and judged["speaker_similarity"]["mean"] is not None:
+        parts.append(f"speaker similarity {judged['speaker_similarity']['mean']:.4f}")
+    return ", ".join(parts) or "none ran"

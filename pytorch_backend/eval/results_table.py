@@ -1,7 +1,9 @@
 """One table across the backends of a corpus (``results/<corpus>.md`` + ``.json``), read from
 each experiment's ``summary.json``: MCD, log-F0 RMSE, emotion accuracy on synthesized speech
 against real speech, whether intensity raises the target emotion's probability, parameters,
-train time and real-time factor. One table per vocoder the experiments share."""
+train time and real-time factor; then the judges from outside the corpus (DNSMOS, the CER of
+the corpus's recognizer, PocketSphinx WER, speaker similarity, the intensity ranking) with the
+real-recording and floor rows. One pair of tables per vocoder the experiments share."""
 
 from __future__ import annotations
 
@@ -40,10 +42,13 @@ def render(rows: list[dict], corpus: str) -> tuple[str, dict]:
              "corpus's speech-emotion classifier on the synthesized eval utterances; *ratio* divides it by the "
              f"classifier's accuracy on the real recordings ({', '.join(_num(a) for a in sorted(real))}). "
              "RTF = (decode + vocode wall time) / audio time on the machine that ran it.", ""]
+    level_lists = [r["summary"]["intensity"]["per_level"] for r in rows
+                   if (r["summary"].get("intensity") or {}).get("per_level")]
+    levels = " → ".join(level_lists[0]) if level_lists else ""
     for voc in vocoders:
         lines += [f"## Vocoder: {voc}", "",
-                  "| experiment | MCD (dB) | log-F0 RMSE | emotion acc. | ratio to real | P(target) at intensity "
-                  "0 → 0.5 → 1 | parameters | train steps | train time | RTF |",
+                  "| experiment | MCD (dB) | log-F0 RMSE | emotion acc. | ratio to real | P(target) by intensity "
+                  f"{levels} | parameters | train steps | train time | RTF |",
                   "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|"]
         for r in rows:
             s = r["summary"]
@@ -57,7 +62,8 @@ def render(rows: list[dict], corpus: str) -> tuple[str, dict]:
                 f"| {_num(syn['emotion_accuracy_ratio'], '.2f')} | {intensity_cell(s)} | {_params(model['num_params'])} "
                 f"| {model['steps']} | {_duration(model['train_seconds'])} | {_num(entry['rtf'], '.3f')} |")
             out["experiments"].setdefault(r["exp"], {"model": model, "intensity": s.get("intensity"),
-                                                     "emotion_space": s.get("emotion_space"), "vocoders": {}})
+                                                     "emotion_space": s.get("emotion_space"),
+                                                     "real": s.get("real"), "vocoders": {}})
             out["experiments"][r["exp"]]["vocoders"][voc] = {"synth": syn, "floor": entry["floor"],
                                                              "rtf": entry["rtf"]}
         floors = {r["exp"]: r["summary"]["vocoders"][voc]["floor"] for r in rows
@@ -67,7 +73,48 @@ def render(rows: list[dict], corpus: str) -> tuple[str, dict]:
             lines += ["", f"Analysis-synthesis floor of {voc} (real eval mels through it): MCD "
                           f"{_num(f['mcd_mean'], '.2f')} dB, log-F0 RMSE {_num(f['log_f0_rmse_mean'], '.3f')}, "
                           f"emotion accuracy {_num(f['emotion_accuracy'])}.", ""]
+        lines += judges_table(rows, voc, floors)
+    reals = [r["summary"].get("real") for r in rows if r["summary"].get("real")]
+    out["real"] = reals[0] if reals else None
     return "\n".join(lines) + "\n", out
+
+
+def _judge_cells(row: dict | None, cer_ratio: str) -> list[str]:
+    row = row or {}
+    return [_num(row.get("dnsmos_ovrl"), ".2f"), _num(row.get("dnsmos_p808"), ".2f"), _num(row.get("cer"), ".3f"),
+            cer_ratio, _num(row.get("pocketsphinx_wer"), ".3f"), _num(row.get("speaker_similarity"), ".3f")]
+
+
+def judges_table(rows: list[dict], voc: str, floors: dict) -> list[str]:
+    """Judges from outside the corpus: the real recordings, the floor, then every backend."""
+    reals = [r["summary"].get("real") for r in rows if r["summary"].get("real")]
+    real = reals[0] if reals else None
+    judged = [r for r in rows if voc in r["summary"]["vocoders"]
+              and any(r["summary"]["vocoders"][voc]["synth"].get(k) is not None
+                      for k in ("dnsmos_ovrl", "cer", "pocketsphinx_wer", "speaker_similarity"))]
+    if not judged and real is None:
+        return []
+    lines = ["", f"Judges from outside the corpus ({voc}): DNSMOS overall and P.808 (naturalness, 1-5), CER of the "
+                 "corpus's CTC recognizer trained on real train speech (ratio: synthesized / real), PocketSphinx WER "
+                 "(English corpora), Resemblyzer similarity to the speaker's real recordings and its change from "
+                 "intensity 0 to 1, Spearman correlation of requested intensity with P(target).", "",
+             "| speech | DNSMOS overall | P.808 | CER | CER ratio | PocketSphinx WER | speaker sim. "
+             "| speaker sim. change 0 → 1 | intensity Spearman |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    if real is not None:
+        lines.append("| real recordings | " + " | ".join(_judge_cells(real, "1.00")) + " | – | – |")
+    if floors:
+        f = next(iter(floors.values()))
+        lines.append(f"| floor ({voc}) | " + " | ".join(_judge_cells(f, _num(f.get("cer_ratio"), ".2f")))
+                     + " | – | – |")
+    for r in judged:
+        syn = r["summary"]["vocoders"][voc]["synth"]
+        it = r["summary"].get("intensity") or {}
+        change = (it.get("speaker_similarity") or {}).get("change")
+        rho = (it.get("ranking") or {}).get("spearman")
+        lines.append(f"| {r['exp']} | " + " | ".join(_judge_cells(syn, _num(syn.get("cer_ratio"), ".2f")))
+                     + f" | {'n/a' if change is None else format(change, '+.3f')} | {_num(rho)} |")
+    return lines + [""]
 
 
 def write_results(exp_dirs, out_md) -> dict:

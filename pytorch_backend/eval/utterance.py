@@ -17,6 +17,7 @@ import numpy as np
 from pytorch_backend.errors import DataError, EmottsError
 from pytorch_backend.eval.dtw import dtw_path
 from pytorch_backend.eval.f0 import f0_metrics
+from pytorch_backend.eval.judges import build_judges, judge_audio
 from pytorch_backend.eval.legacy_imports import import_pysptk, import_pyworld
 from pytorch_backend.eval.mcd import mcd_from_mceps, mcep_params, sptk_mcep
 from pytorch_backend.feats.audio import load_audio
@@ -41,15 +42,18 @@ class UttJob:
 
 
 def init_worker(feats_conf: dict, eval_conf: dict, allow_pipes: bool, ref_scp: str, syn_scp: str,
-                single_thread: bool = True) -> None:
-    """Per-process set-up: one extractor, the eval conf and (in pool workers) single-threaded
-    torch, so that ``nj`` workers use ``nj`` cores."""
-    if single_thread:
-        import torch
+                single_thread: bool = True, judges: dict | None = None) -> None:
+    """Per-process set-up: one extractor, the eval conf, the judges of ``judges`` (the flags of
+    ``eval/judges.judge_flags``) and (in pool workers) single-threaded torch and ONNX, so that
+    ``nj`` workers use ``nj`` cores."""
+    import torch
 
+    if single_thread:
         torch.set_num_threads(1)
     _STATE.update(extractor=LogMelExtractor.from_conf(feats_conf), feats_conf=feats_conf,
-                  eval_conf=eval_conf, allow_pipes=allow_pipes, ref_scp=ref_scp, syn_scp=syn_scp)
+                  eval_conf=eval_conf, allow_pipes=allow_pipes, ref_scp=ref_scp, syn_scp=syn_scp,
+                  judge_flags=judges or {},
+                  judges=build_judges(judges, threads=1 if single_thread else torch.get_num_threads()))
 
 
 def score_pair(ref_wav: np.ndarray, syn_wav: np.ndarray, fs: int, eval_conf: dict) -> dict:
@@ -76,8 +80,12 @@ def score_utterance(job: UttJob) -> dict:
     ref = load_audio(job.ref_spec, fs, resample=resample, allow_pipes=pipes, source=_STATE["ref_scp"],
                      line=job.ref_line, utt=job.utt)
     try:
-        scores = score_pair(ext.trim(ref), ext.trim(syn), fs, _STATE["eval_conf"])
+        ref_trim, syn_trim = ext.trim(ref), ext.trim(syn)
+        scores = score_pair(ref_trim, syn_trim, fs, _STATE["eval_conf"])
         feats = ext(syn)
+        scores.update(judge_audio(_STATE["judges"], syn_trim, fs))
+        if _STATE["judges"].speaker is not None:  # the real recording: its speaker's reference
+            scores["ref_spk_embed"] = _STATE["judges"].speaker.embed(ref_trim, fs)
     except EmottsError:
         raise
     except Exception as exc:  # a library failure on this audio: say which utterance
@@ -86,3 +94,24 @@ def score_utterance(job: UttJob) -> dict:
     scores.update(utt=job.utt, target=job.target, syn_seconds=len(syn) / fs, ref_seconds=len(ref) / fs,
                   feats=feats)
     return scores
+
+
+def judge_utterance(job: UttJob) -> dict:
+    """The real recording of ``job`` alone: its judges (trimmed audio) and its log-mel."""
+    ext = _STATE["extractor"]
+    fconf = _STATE["feats_conf"]
+    fs = int(fconf["fs"])
+    ref = load_audio(job.ref_spec, fs, resample=bool(fconf.get("resample", True)), allow_pipes=_STATE["allow_pipes"],
+                     source=_STATE["ref_scp"], line=job.ref_line, utt=job.utt)
+    try:
+        out = judge_audio(_STATE["judges"], ext.trim(ref), fs)
+        if "spk_embed" in out:
+            out["ref_spk_embed"] = out["spk_embed"]
+        feats = ext(ref)
+    except EmottsError:
+        raise
+    except Exception as exc:
+        raise DataError(_STATE["ref_scp"], f"evaluation failed: {type(exc).__name__}: {exc}",
+                        line=job.ref_line, utt=job.utt) from None
+    out.update(utt=job.utt, target=job.target, ref_seconds=len(ref) / fs, feats=feats)
+    return out

@@ -37,12 +37,12 @@ import kaldiio
 import numpy as np
 from tqdm import tqdm
 
-from pytorch_backend.data.kaldi_map import c_sorted, read_kv_lines
 from pytorch_backend.errors import DataError, EmottsError
 from pytorch_backend.feats.audio import load_audio
 from pytorch_backend.feats.energy import frame_energy
 from pytorch_backend.feats.logmel import LogMelExtractor
 from pytorch_backend.feats.pitch import PitchExtractor
+from pytorch_backend.io.kaldi_map import c_sorted, read_kv_lines
 from pytorch_backend.utils.fileio import atomic_open, write_text_atomic
 
 log = logging.getLogger("emotts.feats")

@@ -75,14 +75,19 @@ class LogMelExtractor:
     def trim(self, wav: np.ndarray) -> np.ndarray:
         """Cut leading/trailing parts quieter than ``trim_top_db`` below the peak, keeping
         ``trim_pad_ms`` of margin on each side (clipped to the signal)."""
+        start, end = self.trim_bounds(wav)
+        return wav if (start, end) == (0, len(wav)) else wav[start:end]
+
+    def trim_bounds(self, wav: np.ndarray) -> tuple[int, int]:
+        """``(start, end)``: the samples :meth:`trim` keeps are ``wav[start:end]``."""
         _, (start, end) = librosa.effects.trim(wav, top_db=self.trim_top_db,
                                                frame_length=self.n_fft, hop_length=self.hop_length)
         pad = int(round(self.trim_pad_ms * self.fs / 1000.0))
         start = max(0, int(start) - pad)
         end = min(len(wav), int(end) + pad)
         if end <= start:  # nothing above the threshold: keep the signal as it is
-            return wav
-        return wav[start:end]
+            return 0, len(wav)
+        return start, end
 
     def magnitude(self, wav: np.ndarray) -> torch.Tensor:
         """|STFT| of ``wav`` as a (frames, n_fft/2+1) float32 tensor (center=True, reflect)."""

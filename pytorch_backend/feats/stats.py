@@ -19,8 +19,8 @@ import kaldiio
 import numpy as np
 from tqdm import tqdm
 
-from pytorch_backend.data.kaldi_map import read_kv_lines
 from pytorch_backend.errors import DataError
+from pytorch_backend.io.kaldi_map import read_kv_lines
 from pytorch_backend.utils.fileio import atomic_open
 
 STD_FLOOR = 1e-5

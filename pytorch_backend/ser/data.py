@@ -1,26 +1,52 @@
-"""Labelled feature sets for the emotion classifier, held in memory, and random batches.
+"""Labelled feature sets for the emotion classifier, and random batches.
 
 A split is ``dump/<corpus>/<feats>/<split>/feats.scp`` (raw log-mel, read with kaldiio)
 + ``data/<corpus>/<split>/utt2emo``; features are normalized with the train ``stats.npz``
 as they are loaded. ``utt2emo`` decides which utterances are used.
+
+By default a set streams its features: building it reads each entry's ark header only (the
+shape check), and ``feats[i]`` reads and normalizes utterance ``i`` when asked
+(:class:`LazyFeats`), so memory does not grow with the corpus. ``preload=True`` holds every
+normalized matrix in a list instead.
 """
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from pytorch_backend.data.kaldi_map import read_kv_lines
+from pytorch_backend.data.feats_table import FeatsTable
 from pytorch_backend.errors import DataError
+from pytorch_backend.io.kaldi_map import read_kv_lines
+
+
+class LazyFeats(Sequence):
+    """Normalized (frames, n_mels) float32 features of ``utts``, read from ``table`` on access
+    (``lengths[i]``: frame counts, known without reading)."""
+
+    def __init__(self, table: FeatsTable, utts: list[str], lengths: list[int], mean, std):
+        self.table, self.utts, self.lengths = table, list(utts), list(lengths)
+        self.mean, self.std = mean, std
+
+    def __len__(self) -> int:
+        return len(self.utts)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        utt = self.utts[operator.index(index)]
+        return normalize(self.table.load(utt), self.mean, self.std)
 
 
 @dataclass
 class LabelledSet:
     utts: list[str]
-    feats: list[np.ndarray]  # normalized, (frames, n_mels) float32 each
+    feats: Sequence  # normalized, (frames, n_mels) float32 each: a list, or LazyFeats
     labels: np.ndarray  # int64 emotion ids (index in the conf's emotions)
 
     def __len__(self) -> int:
@@ -62,26 +88,29 @@ def open_scp(feats_scp):
         raise DataError(feats_scp, f"cannot read: {exc}") from None
 
 
-def load_labelled_set(feats_scp, utt2emo, emotions, mean, std) -> LabelledSet:
-    """Load and normalize the features of every utterance in ``utt2emo``."""
+def load_labelled_set(feats_scp, utt2emo, emotions, mean, std, preload: bool = False) -> LabelledSet:
+    """The features of every utterance in ``utt2emo``, normalized: streamed from the arks
+    (:class:`LazyFeats`), or all loaded with ``preload``. Shapes are checked up front."""
     feats_scp = Path(feats_scp)
-    table = open_scp(feats_scp)
-    utts, feats, labels = [], [], []
+    table = FeatsTable(feats_scp, "features")
+    utts, feats, lengths, labels = [], [], [], []
     for utt, label in read_labels(utt2emo, emotions):
         if utt not in table:
             raise DataError(feats_scp, f"no features for an utterance listed in {utt2emo}", utt=utt)
-        try:
-            mat = table[utt]
-        except Exception as exc:
-            raise DataError(feats_scp, f"cannot read features: {exc}", utt=utt) from None
-        if mat.ndim != 2 or mat.shape[1] != mean.shape[-1] or mat.shape[0] == 0:
-            raise DataError(feats_scp, f"features of shape {mat.shape} do not match stats.npz "
-                            f"({mean.shape[-1]} bins)", utt=utt)
+        mat = table.load(utt) if preload else None
+        shape = mat.shape if preload else table.shape(utt)
+        if len(shape) != 2 or shape[1] != mean.shape[-1] or shape[0] == 0:
+            raise table.error(utt, f"features of shape {tuple(shape)} do not match stats.npz "
+                                   f"({mean.shape[-1]} bins)")
         utts.append(utt)
-        feats.append(normalize(mat, mean, std))
+        lengths.append(int(shape[0]))
+        if preload:
+            feats.append(normalize(mat, mean, std))
         labels.append(label)
     if not utts:
         raise DataError(utt2emo, "no utterances")
+    if not preload:
+        feats = LazyFeats(table, utts, lengths, mean, std)
     return LabelledSet(utts, feats, np.asarray(labels, dtype=np.int64))
 
 

@@ -30,11 +30,18 @@ class EmotionPredictor:
         if not path.is_file():
             raise DataError(path, "emotion classifier not found (was steps/train_ser.py run?)")
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-        missing = [k for k in CHECKPOINT_KEYS if k not in ckpt]
+        return cls.from_checkpoint(ckpt, path, device)
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: dict, source, device="cpu") -> "EmotionPredictor":
+        """The classifier of a loaded ``model.pt`` dict (``source`` names it in errors)."""
+        from pytorch_backend.ser import build_classifier
+
+        missing = [k for k in CHECKPOINT_KEYS if not isinstance(ckpt, dict) or k not in ckpt]
         if missing:
-            raise DataError(path, f"not an emotion classifier checkpoint (missing {', '.join(missing)})")
+            raise DataError(source, f"not an emotion classifier checkpoint (missing {', '.join(missing)})")
         model = build_classifier(ckpt["model_name"], ckpt["model_conf"], len(ckpt["emotions"]),
-                                 ckpt["n_mels"], source=path)
+                                 ckpt["n_mels"], source=source)
         model.load_state_dict(ckpt["model_state"])
         return cls(model, ckpt["emotions"], ckpt["n_mels"], device)
 

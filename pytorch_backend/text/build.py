@@ -15,8 +15,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from pytorch_backend.data.kaldi_map import read_kv_lines
 from pytorch_backend.errors import DataError
+from pytorch_backend.io.kaldi_map import read_kv_lines
 from pytorch_backend.text import TOKENIZERS, build_tokenizer
 from pytorch_backend.text.cleaners import clean_text
 from pytorch_backend.text.token_list import TokenList
@@ -48,14 +48,13 @@ def read_clean_texts(text_path, language: str) -> list[tuple[str, str, int]]:
 
 
 def make_tokens(data_root, out_dir, token_type: str, language: str = "en", bpe_vocab_size: int = 200,
-                splits=("train", "dev", "eval"), progress: bool = True) -> dict:
+                splits=("train", "dev", "eval"), progress: bool = True, source="<conf>") -> dict:
     """Build ``out_dir/token_list`` from train and ``out_dir/<split>/text_tokens`` for ``splits``.
 
     Returns ``{"token_list_size", "splits": {split: {"utterances", "tokens", "unknown_tokens",
     "unknown_types"}}}``.
     """
-    if token_type not in TOKENIZERS:
-        raise ValueError(f"unknown token_type '{token_type}'")
+    TOKENIZERS.lookup(token_type, source)  # an unknown type: ConfigError naming source and token_type
     data_root, out_dir = Path(data_root), Path(out_dir)
     splits = list(dict.fromkeys(["train", *splits]))  # train always (it defines the list)
 
@@ -69,7 +68,7 @@ def make_tokens(data_root, out_dir, token_type: str, language: str = "en", bpe_v
             size = train_bpe([cleaned for _, cleaned, _ in texts["train"]], Path(tmp_dir) / "bpe.model",
                              bpe_vocab_size)
             log.info("bpe: trained a model of %d pieces on %d train sentences", size, len(texts["train"]))
-        tokenizer = build_tokenizer(token_type, language, tmp_dir)
+        tokenizer = build_tokenizer(token_type, language, tmp_dir, source)
 
         tokenized: dict[str, list[tuple[str, list[str]]]] = {}
         for split in splits:

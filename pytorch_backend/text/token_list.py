@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pytorch_backend.data.kaldi_map import c_sorted
 from pytorch_backend.errors import DataError
+from pytorch_backend.io.kaldi_map import c_sorted
 from pytorch_backend.utils.fileio import atomic_open
 
 PAD = "<pad>"

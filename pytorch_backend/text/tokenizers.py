@@ -79,10 +79,15 @@ class BpeTokenizer(Tokenizer):
 
     name = "bpe"
 
-    def __init__(self, language: str = "en", model: str | Path | None = None):
+    def __init__(self, language: str = "en", model: str | Path | None = None, model_proto: bytes | None = None):
+        """``model``: the bpe.model file; or ``model_proto``: its bytes (e.g. from a packed model)."""
         super().__init__(language)
         import sentencepiece
 
+        if model_proto is not None:
+            self.model_path = model
+            self.sp = sentencepiece.SentencePieceProcessor(model_proto=model_proto)
+            return
         if model is None:
             raise ValueError("the bpe tokenizer needs a trained sentencepiece model (bpe.model)")
         model = Path(model)

@@ -13,13 +13,25 @@ models use parameters in their loss (the GST style classifier). The wrapper retu
 terms only, so DDP's search for unused parameters starts from exactly what is
 back-propagated. Validation, inference and ``state_dict`` use the bare model, and only rank
 0 writes files.
+
+Every collective goes through the helpers below, which name what they were doing: when a
+rank stops answering (killed, stuck, or raising on its own), the others fail after the
+process-group timeout (``EMOTTS_DIST_TIMEOUT_MINUTES``, else the ``timeout_minutes`` given to
+:func:`setup`, else :data:`DEFAULT_TIMEOUT_MINUTES`) with a :class:`CollectiveError` naming
+this rank, the training step and the collective, instead of hanging. ``kill -USR1 <pid>`` makes
+a rank print every thread's stack (faulthandler), for a job that seems stuck.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import faulthandler
 import logging
 import os
+import re
+import signal
+import sys
 from dataclasses import dataclass
 
 import torch
@@ -29,7 +41,29 @@ from pytorch_backend.train.device import choose_device
 
 log = logging.getLogger("emotts.train")
 
-COLLECTIVE_TIMEOUT = datetime.timedelta(minutes=60)
+# Ranks other than 0 wait in a collective while rank 0 validates and writes a checkpoint: the
+# timeout must be longer than the longest validation, short enough that a lost rank is noticed.
+DEFAULT_TIMEOUT_MINUTES = 30.0
+TIMEOUT_ENV = "EMOTTS_DIST_TIMEOUT_MINUTES"
+
+
+class CollectiveError(RuntimeError):
+    """A collective failed or timed out on this rank: another rank died, hangs or left early."""
+
+
+def process_group_timeout(minutes: float | None = None) -> datetime.timedelta:
+    """The environment's ``EMOTTS_DIST_TIMEOUT_MINUTES``, else ``minutes``, else the default."""
+    env = os.environ.get(TIMEOUT_ENV)
+    if env:
+        try:
+            value = float(env)
+        except ValueError:
+            raise ValueError(f"{TIMEOUT_ENV}={env!r} is not a number of minutes") from None
+    else:
+        value = float(minutes) if minutes else DEFAULT_TIMEOUT_MINUTES
+    if value <= 0:
+        raise ValueError(f"the process-group timeout must be positive (got {value} minutes)")
+    return datetime.timedelta(minutes=value)
 
 
 @dataclass
@@ -41,6 +75,8 @@ class DistContext:
     local_rank: int = 0
     device: torch.device = torch.device("cpu")
     backend: str | None = None
+    timeout: datetime.timedelta | None = None
+    step: int = 0  # the training step in progress (named by collective errors)
 
     @property
     def distributed(self) -> bool:
@@ -59,11 +95,12 @@ def env_rank() -> int:
     return int(os.environ.get("RANK", "0") or 0)
 
 
-def setup(gpus: int = 0) -> DistContext:
+def setup(gpus: int = 0, timeout_minutes: float | None = None) -> DistContext:
     """Initialize the process group when launched by torchrun with several workers.
 
     Single process: the device of :func:`choose_device`. Several: rank ``r`` uses
-    ``cuda:LOCAL_RANK`` (NCCL) when CUDA is available and GPUs were granted, else the CPU (gloo).
+    ``cuda:LOCAL_RANK`` (NCCL) when CUDA is available and GPUs were granted, else the CPU (gloo);
+    collectives time out after :func:`process_group_timeout`.
     """
     world = env_world_size()
     if world <= 1:
@@ -80,17 +117,70 @@ def setup(gpus: int = 0) -> DistContext:
         if gpus >= 1:
             log.warning("rank %d: GPUs requested but CUDA is not available: gloo on CPU", rank)
         device, backend = torch.device("cpu"), "gloo"
+    timeout = process_group_timeout(timeout_minutes)
     if not dist.is_initialized():
         kwargs = {"device_id": device} if backend == "nccl" else {}
-        # other ranks wait in a collective while rank 0 validates and writes checkpoints
-        dist.init_process_group(backend, rank=rank, world_size=world, timeout=COLLECTIVE_TIMEOUT, **kwargs)
-    log.info("rank %d of %d on %s (%s)", rank, world, device, backend)
-    return DistContext(rank, world, local_rank, device, backend)
+        dist.init_process_group(backend, rank=rank, world_size=world, timeout=timeout, **kwargs)
+    _register_stack_dump()
+    log.info("rank %d of %d on %s (%s), collective timeout %s", rank, world, device, backend, timeout)
+    return DistContext(rank, world, local_rank, device, backend, timeout)
 
 
-def cleanup(ctx: DistContext | None) -> None:
-    if ctx is not None and ctx.distributed and dist.is_initialized():
-        dist.destroy_process_group()
+def _register_stack_dump() -> None:
+    """SIGUSR1 prints every thread's stack to stderr (how a test or a person sees where a rank waits)."""
+    if hasattr(signal, "SIGUSR1"):
+        try:
+            faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
+        except (ValueError, OSError, AttributeError):  # no usable stderr (e.g. closed)
+            pass
+
+
+def cleanup(ctx: DistContext | None, failed: bool | None = None) -> None:
+    """End this rank's part in the job. After success: a last barrier (every rank is done with
+    every collective) and the process group destroyed. After an error: the group is aborted
+    without waiting for the others (a collective teardown would block on ranks still waiting
+    in a collective); torchrun then stops the remaining ranks. ``failed`` None: an error is
+    what is being handled (``cleanup`` called from a ``finally`` block while one propagates)."""
+    if ctx is None or not ctx.distributed or not dist.is_initialized():
+        return
+    if failed is None:
+        failed = sys.exc_info()[0] is not None
+    if failed:
+        abort = getattr(dist.GroupMember.WORLD, "abort", None)
+        if abort is not None:  # torch without ProcessGroup.abort: teardown is left to process exit
+            with contextlib.suppress(Exception):
+                abort()
+        return
+    barrier(ctx, "the end-of-training barrier")
+    dist.destroy_process_group()
+
+
+# how gloo/NCCL/c10d failures read when they come out of a block that is not only a collective
+_BACKEND_ERROR = re.compile(r"gloo|nccl|c10d|timed out|connection (closed|reset)|processgroup|broken pipe",
+                            re.IGNORECASE)
+
+
+@contextlib.contextmanager
+def collective_errors(ctx: DistContext, what: str, mixed: bool = False):
+    """Turn a failed/timed-out collective inside the block into a :class:`CollectiveError` that
+    names this rank, the step and ``what`` was being done. ``mixed``: the block also runs other
+    code (a training step with DDP's gradient all-reduce): only errors of the distributed
+    backend are translated, a model's own error passes unchanged."""
+    if not ctx.distributed:
+        yield
+        return
+    try:
+        yield
+    except CollectiveError:
+        raise
+    except RuntimeError as exc:  # gloo/NCCL errors (DistBackendError and friends) are RuntimeErrors
+        if mixed and not (isinstance(exc, getattr(dist, "DistError", ())) or _BACKEND_ERROR.search(str(exc))):
+            raise
+        others = ", ".join(str(r) for r in range(ctx.world_size) if r != ctx.rank)
+        raise CollectiveError(
+            f"rank {ctx.rank} of {ctx.world_size}, step {ctx.step}: {what} failed "
+            f"(waited up to {ctx.timeout} for rank(s) {others}; one of them died, hangs or stopped "
+            f"early): {exc}") from exc
 
 
 def loss_terms(model: torch.nn.Module, batch: dict, step: int, use_amp: bool = False) -> dict:
@@ -132,43 +222,48 @@ def wrap(model: torch.nn.Module, ctx: DistContext, use_amp: bool = False):
                                                      find_unused_parameters=True)
 
 
-def all_reduce_sum(values: list[float], ctx: DistContext) -> list[float]:
+def all_reduce_sum(values: list[float], ctx: DistContext, what: str = "summing values over the ranks") -> list[float]:
     """Sum a few floats over the ranks (identity when not distributed)."""
     if not ctx.distributed:
         return list(values)
     t = torch.tensor(values, dtype=torch.float64, device=ctx.device)
-    dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    with collective_errors(ctx, what):
+        dist.all_reduce(t, op=dist.ReduceOp.SUM)
     return t.tolist()
 
 
-def all_reduce_tensor(t: torch.Tensor, ctx: DistContext) -> torch.Tensor:
+def all_reduce_tensor(t: torch.Tensor, ctx: DistContext, what: str = "summing the loss terms") -> torch.Tensor:
     """Sum a tensor over the ranks in place (one collective; identity when not distributed)."""
     if ctx.distributed:
-        dist.all_reduce(t, op=dist.ReduceOp.SUM)
+        with collective_errors(ctx, what):
+            dist.all_reduce(t, op=dist.ReduceOp.SUM)
     return t
 
 
-def broadcast_object(obj, ctx: DistContext, src: int = 0):
+def broadcast_object(obj, ctx: DistContext, src: int = 0, what: str = "sharing rank 0's decision"):
     """Rank ``src``'s ``obj`` on every rank (identity when not distributed)."""
     if not ctx.distributed:
         return obj
     box = [obj]
-    dist.broadcast_object_list(box, src=src, device=ctx.device if ctx.backend == "nccl" else None)
+    with collective_errors(ctx, what):
+        dist.broadcast_object_list(box, src=src, device=ctx.device if ctx.backend == "nccl" else None)
     return box[0]
 
 
-def gather_object(obj, ctx: DistContext) -> list | None:
+def gather_object(obj, ctx: DistContext, what: str = "gathering values on rank 0") -> list | None:
     """Every rank's ``obj`` as a list on rank 0 (None elsewhere); ``[obj]`` when not distributed."""
     if not ctx.distributed:
         return [obj]
     out = [None] * ctx.world_size if ctx.is_main else None
-    dist.gather_object(obj, out, dst=0)
+    with collective_errors(ctx, what):
+        dist.gather_object(obj, out, dst=0)
     return out
 
 
-def barrier(ctx: DistContext) -> None:
+def barrier(ctx: DistContext, what: str = "a barrier") -> None:
     if ctx.distributed:
-        if ctx.backend == "nccl":
-            dist.barrier(device_ids=[ctx.device.index])
-        else:
-            dist.barrier()
+        with collective_errors(ctx, what):
+            if ctx.backend == "nccl":
+                dist.barrier(device_ids=[ctx.device.index])
+            else:
+                dist.barrier()

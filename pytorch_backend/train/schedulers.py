@@ -8,6 +8,13 @@ exactly the learning rate an uninterrupted run would use:
 - ``none``: constant ``lr``.
 
 ``noam`` and ``exponential`` never go below ``min_lr`` after the warmup.
+
+The ``exponential`` decay is spread over ``max_steps``, so for it ``max_steps`` defines the
+schedule, not only how long to train: :func:`schedule_defining_keys` says so, and a trainer
+that resumes checkpoints written under other values of "how long" keys (a raised
+``max_steps``) must treat it as part of what is trained (the TTS fingerprint does: raising
+``max_steps`` of an exponential schedule retrains from scratch instead of resuming with a
+learning rate that jumps back up).
 """
 
 from __future__ import annotations
@@ -20,6 +27,15 @@ from pytorch_backend.errors import ConfigError
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
 SCHEDULES = ("noam", "exponential", "none")
+# train-conf keys outside ``scheduler`` that a schedule's learning rate at a given step depends on
+SCHEDULE_TRAIN_KEYS = {"exponential": ("max_steps",)}
+
+
+def schedule_defining_keys(train_conf: dict) -> tuple[str, ...]:
+    """The keys of a ``train`` conf (outside ``scheduler``) that change the learning rate of a
+    given step under its schedule: ``("max_steps",)`` for ``exponential``, none otherwise."""
+    name = (train_conf.get("scheduler") or {}).get("name", "none")
+    return SCHEDULE_TRAIN_KEYS.get(name, ())
 
 
 def build_optimizer(params, conf: dict, source="<conf>"):

@@ -1,56 +1,46 @@
-"""Text-to-speech acoustic models, chosen by name from ``MODELS``."""
+"""Text-to-speech acoustic models, chosen by name from ``MODELS``.
+
+Every model derives from :class:`pytorch_backend.tts.base.TTSModel` (the protocol the trainer,
+decoder and emotion controls rely on). Adding a model: one module, one ``MODELS.register`` line
+here, ``conf/tts/<name>.yaml`` and tests.
+"""
 
 from __future__ import annotations
 
-import inspect
-
-from pytorch_backend.errors import ConfigError
+from pytorch_backend.tts.base import TTSModel
 from pytorch_backend.tts.emo_cvae import CVAETacotron2
 from pytorch_backend.tts.emo_dnn import EmotionDNNTacotron2
 from pytorch_backend.tts.fastspeech2 import FastSpeech2
 from pytorch_backend.tts.gst import GSTTacotron2
 from pytorch_backend.tts.tacotron2 import Tacotron2
 from pytorch_backend.tts.vae import VAETacotron2
-
-MODELS = {"tacotron2": Tacotron2, "gst": GSTTacotron2, "vae": VAETacotron2, "emo_dnn": EmotionDNNTacotron2,
-          "emo_cvae": CVAETacotron2}
-MODELS["fastspeech2"] = FastSpeech2
+from pytorch_backend.utils.registry import Registry
 
 # arguments that come from the data, never from model_conf
 DATA_ARGS = ("num_tokens", "num_speakers", "num_emotions", "n_mels")
 
-
-def model_keywords(cls) -> set[str]:
-    """The model_conf keywords a model class accepts (walking up **kwargs to its bases)."""
-    names: set[str] = set()
-    for klass in cls.__mro__:
-        if "__init__" not in klass.__dict__ or klass is object:
-            continue
-        params = inspect.signature(klass.__init__).parameters
-        names.update(n for n, p in params.items()
-                     if n != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL))
-        if not any(p.kind == p.VAR_KEYWORD for p in params.values()):
-            break
-    return names - set(DATA_ARGS)
+MODELS = Registry("model", name_key="model", conf_key="model_conf", data_args=DATA_ARGS)
+MODELS.register("tacotron2", Tacotron2)
+MODELS.register("gst", GSTTacotron2)
+MODELS.register("vae", VAETacotron2)
+MODELS.register("emo_dnn", EmotionDNNTacotron2)
+MODELS.register("emo_cvae", CVAETacotron2)
+MODELS.register("fastspeech2", FastSpeech2)
 
 
 def build_model(name: str, conf: dict | None, num_tokens: int, num_speakers: int, num_emotions: int,
-                n_mels: int, source="<conf>"):
+                n_mels: int, source="<conf>") -> TTSModel:
     """Instantiate ``MODELS[name](num_tokens, num_speakers, num_emotions, n_mels, **conf)``.
 
-    An unknown name or keyword, or a value the model rejects, is a ConfigError naming
-    ``source`` (the conf file) and the key.
+    An unknown name (key ``model``) or keyword (``model_conf.<kw>``), or a value the model
+    rejects (``model_conf``), is a ConfigError naming ``source`` (the conf file) and the key.
     """
-    if name not in MODELS:
-        raise ConfigError(source, f"unknown model '{name}' (known: {', '.join(sorted(MODELS))})", key="model")
-    cls = MODELS[name]
-    conf = dict(conf or {})
-    known = model_keywords(cls)
-    for key in conf:
-        if key not in known:
-            raise ConfigError(source, f"unknown keyword of model '{name}' (known: {', '.join(sorted(known))})",
-                              key=f"model_conf.{key}")
-    try:
-        return cls(num_tokens, num_speakers, num_emotions, n_mels, **conf)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(source, f"invalid model_conf for '{name}': {exc}", key="model_conf") from None
+    return MODELS.build(name, conf, source, num_tokens, num_speakers, num_emotions, n_mels)
+
+
+def needs_prosody(name: str, source="<conf>") -> bool:
+    """Whether model ``name`` trains on pitch/energy features (its class's ``NEEDS_PROSODY``)."""
+    return bool(MODELS.lookup(name, source).NEEDS_PROSODY)
+
+
+__all__ = ["MODELS", "DATA_ARGS", "TTSModel", "build_model", "needs_prosody"]

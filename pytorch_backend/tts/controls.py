@@ -15,15 +15,23 @@ the label or the mixture weights. A label-embedding model receives ``w`` itself 
 vector is ``w @ table``); a latent model receives ``w @ means`` (emotion means or CVAE prior
 means), or, with a reference wav / token weights, ``(1 - intensity) * mean(neutral) +
 intensity * that style``. A request a model cannot honour is a ConfigError naming the key.
+
+:func:`resolve_controls` turns a decode conf (+ command-line overrides) into checked controls;
+:func:`build_conditioner` makes the :class:`Conditioner` that gives each utterance its inputs.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import torch
 
 from pytorch_backend.errors import ConfigError
+from pytorch_backend.tts.loading import load_split
+from pytorch_backend.tts.styles import emotion_mean_styles, reference_style
+
+log = logging.getLogger("emotts.decode")
 
 STYLE_SOURCES = ("emotion_mean", "prior")
 
@@ -173,8 +181,12 @@ class Conditioner:
         self.means, self.fixed_style = means, fixed_style
 
     def __call__(self, own: int) -> dict:
+        return self.for_weights(soft_label(own, self.controls, self.emotions))
+
+    def for_weights(self, w: torch.Tensor) -> dict:
+        """The model inputs of a soft label ``w`` (num_emotions,) under these controls (a
+        reference or token-weight style, when there is one, is used instead of ``w``)."""
         c = self.controls
-        w = soft_label(own, c, self.emotions)
         out = {"emotion_weights": w if self.model.uses_labels() else None, "style": None}
         if not self.model.uses_style():
             return out
@@ -189,3 +201,39 @@ class Conditioner:
             style = w @ self.means
         out["style"] = style
         return out
+
+
+def resolve_controls(model, meta: dict, dconf: dict, overrides: dict | None, source="<conf>") -> Controls:
+    """Controls of the decode conf with command-line ``overrides`` (non-None values) applied,
+    checked against what the model supports."""
+    merged = dict(dconf)
+    merged.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    controls = controls_from_conf(merged, meta["emotions"], source)
+    check_supported(model, meta["model"], controls, source)
+    return controls
+
+
+def build_conditioner(model, meta: dict, controls: Controls, data_root, tokens_dir, dump_dir, feats_conf: dict,
+                      mean_t, std_t, device="cpu", progress: bool = True) -> tuple[Conditioner, dict]:
+    """The per-utterance inputs of ``controls`` for ``model`` (emotion means computed when needed)
+    and what decode.json records about them."""
+    emotions = meta["emotions"]
+    means, fixed, record = None, None, {}
+    if model.uses_style():
+        if controls.reference_wav:
+            fixed = reference_style(model, controls.reference_wav, feats_conf, mean_t, std_t, device)
+        elif controls.gst_weights is not None:
+            try:
+                fixed = model.style_from_token_weights(controls.gst_weights).detach().cpu()
+            except ValueError as exc:
+                raise ConfigError("<decode conf>", str(exc), key="decode.gst_weights") from None
+        needs_means = controls.style == "emotion_mean" and (fixed is None or controls.intensity != 1.0)
+        if needs_means:
+            train_set = load_split(data_root, tokens_dir, dump_dir, "train", meta["tokens"], meta["speakers"],
+                                   emotions, n_mels=meta["n_mels"])
+            means, counts = emotion_mean_styles(model, train_set, len(emotions), device=device, progress=progress)
+            missing = [emotions[i] for i, c in enumerate(counts) if c == 0]
+            if missing:
+                log.warning("no train utterances of emotion(s) %s: their style is the zero vector", missing)
+            record["train_utts_per_emotion"] = dict(zip(emotions, counts))
+    return Conditioner(model, controls, emotions, means, fixed), record

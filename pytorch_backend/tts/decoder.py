@@ -97,9 +97,9 @@ class Decoder(nn.Module):
         out = torch.cat([dec_out, contexts], -1)
         return self.mel_proj(out), self.stop_proj(out).squeeze(-1)
 
-    def _prenet(self, frames, cond):
+    def _prenet(self, frames, cond, generators=None):
         """Prenet output of the autoregressive input, plus the projected condition (``add``)."""
-        out = self.prenet(frames)
+        out = self.prenet(frames, generators)
         if self.cond_proj is not None:
             proj = self.cond_proj(cond)
             out = out + (proj.unsqueeze(1) if out.dim() == 3 else proj)
@@ -216,3 +216,76 @@ class Decoder(nn.Module):
                 break
             frame = mel.view(self.r, self.n_mels)[-1:]
         return torch.cat(outs, 0), torch.stack(probs), torch.stack(aligns)
+
+    @torch.no_grad()
+    def inference_batch(self, memory, memory_mask, threshold: float = 0.5, max_steps=None, min_steps=None,
+                        cond=None, generators=None, lengths=None):
+        """Free-running decoding of a padded batch, each utterance stopping on its own.
+
+        memory (B, N, D) and memory_mask (B, N) as in training; ``max_steps``/``min_steps``: one
+        int per utterance; ``cond`` (B, cond_dim); ``generators``: one CPU generator per
+        utterance for the prenet dropout (None: the global generator); ``lengths``: the real memory
+        lengths (default: from the mask). Utterance b stops exactly
+        where :meth:`inference` would stop it (first step past ``min_steps[b]`` whose stop
+        probability exceeds ``threshold``, or ``max_steps[b]``); finished utterances leave the
+        batch, so the remaining steps only compute the unfinished ones.
+        Returns a list of (mel (T_b, n_mels), stop probabilities (T_b/r,), alignment (T_b/r, N_b)).
+        """
+        self._check_cond(cond)
+        b, n, _ = memory.shape
+        lens = list(lengths) if lengths is not None else memory_mask.sum(1).tolist()
+        max_steps = [max(1, int(m)) for m in (max_steps if max_steps is not None else [1000] * b)]
+        min_steps = [int(m) for m in (min_steps if min_steps is not None else [0] * b)]
+        processed = self.attention.process_memory(memory)
+        loc = processed["loc"]  # shared by the whole batch
+        proj = processed["memory"]
+        active = list(range(b))  # original index of each row still decoding
+        frame = memory.new_zeros(b, self.n_mels)
+        context = memory.new_zeros(b, self.memory_dim)
+        h = memory.new_zeros(b, self.attn_rnn_dim)
+        c = torch.zeros_like(h)
+        attn_state = dec_state = None
+        weights = memory.new_zeros(b, n)
+        cum = torch.zeros_like(weights)
+        mask = memory_mask
+        gens = list(generators) if generators is not None else None
+        outs = [[] for _ in range(b)]
+        probs = [[] for _ in range(b)]
+        aligns = [[] for _ in range(b)]
+        g = 0
+        while active:
+            p = self._prenet(frame, cond, gens)
+            if self.context_feedback:
+                h, c = self.attn_cell(self.attn_cell.input_gates(p), context, h, c)
+            else:
+                out, attn_state = self.attn_rnn(p.unsqueeze(1), attn_state)
+                h = out[:, 0]
+            context, weights = self.attention.attend(self.attention.query(h), memory, {"memory": proj, "loc": loc},
+                                                     weights, cum, mask)
+            cum = cum + weights
+            dec_out, dec_state = self.dec_rnn(self._dec_input(h, context, cond).unsqueeze(1), dec_state)
+            mel, stop = self._project(dec_out[:, 0], context)
+            mel = mel.view(-1, self.r, self.n_mels)
+            prob = torch.sigmoid(stop)
+            done_now = []
+            for row, (orig, pr) in enumerate(zip(active, prob.tolist())):
+                outs[orig].append(mel[row])
+                aligns[orig].append(weights[row, :lens[orig]])
+                probs[orig].append(prob[row])
+                if (g + 1 >= min_steps[orig] and pr > threshold) or g + 1 >= max_steps[orig]:
+                    done_now.append(row)
+            g += 1
+            frame = mel[:, -1]
+            if done_now:
+                keep = [row for row in range(len(active)) if row not in set(done_now)]
+                if not keep:
+                    break
+                idx = torch.tensor(keep, device=memory.device)
+                active = [active[row] for row in keep]
+                frame, context, h, c = frame[idx], context[idx], h[idx], c[idx]
+                weights, cum, memory, proj, mask = weights[idx], cum[idx], memory[idx], proj[idx], mask[idx]
+                attn_state = None if attn_state is None else tuple(s[:, idx] for s in attn_state)
+                dec_state = tuple(s[:, idx] for s in dec_state)
+                cond = None if cond is None else cond[idx]
+                gens = None if gens is None else [gens[row] for row in keep]
+        return [(torch.cat(outs[i], 0), torch.stack(probs[i]), torch.stack(aligns[i])) for i in range(b)]

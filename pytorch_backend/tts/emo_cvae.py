@@ -24,6 +24,8 @@ from pytorch_backend.tts.vae import VAETacotron2
 class CVAETacotron2(VAETacotron2):
     """``latent_dim`` is the size of one emotion's block of the latent."""
 
+    CONTROLS = VAETacotron2.CONTROLS + ("prior",)
+
     def __init__(self, num_tokens: int, num_speakers: int = 1, num_emotions: int = 1, n_mels: int = 80,
                  *, latent_emotion_weight: float = 1.0, prior_scale: float = 1.0, **kwargs):
         self.num_categories = num_emotions

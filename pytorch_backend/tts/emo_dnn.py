@@ -22,6 +22,8 @@ PROSODY_TARGETS = ("attention", "decoder")
 
 
 class EmotionDNNTacotron2(Tacotron2):
+    """Tacotron 2 whose emotion (soft) label reaches the model through a prosody network."""
+
     def __init__(self, num_tokens: int, num_speakers: int = 1, num_emotions: int = 1, n_mels: int = 80,
                  *, emotion_dim: int = 64, prosody_layers: int = 2, prosody_hidden: int = 128,
                  prosody_dim: int = 64, prosody_dropout: float = 0.0, prosody_target: str = "attention",
@@ -43,7 +45,7 @@ class EmotionDNNTacotron2(Tacotron2):
 
     @property
     def controls(self) -> tuple[str, ...]:
-        return ("label", "soft_label")
+        return self.CONTROLS  # its label path is emotion_table (Tacotron 2's embedding is off)
 
     def _add_extra_conditions(self) -> None:
         a = self._prosody_args

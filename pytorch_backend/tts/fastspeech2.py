@@ -28,16 +28,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pytorch_backend.tts.base import TTSModel
 from pytorch_backend.tts.layers.alignment import (AlignmentEncoder, beta_binomial_log_prior, binarization_loss,
                                                   forward_sum_loss, monotonic_alignment_search)
-from pytorch_backend.tts.layers.masks import length_mask
+from pytorch_backend.tts.layers.masks import length_mask, pad_tokens
 from pytorch_backend.tts.layers.prenet import Postnet
 from pytorch_backend.tts.layers.transformer import FFTStack
 from pytorch_backend.tts.layers.variance import (ValueEmbedding, VariancePredictor, durations_to_path, expand,
                                                  token_average)
 
 
-class FastSpeech2(nn.Module):
+class FastSpeech2(TTSModel):
     """FastSpeech 2 with learned alignment. ``num_*``/``n_mels`` come from the data, the rest
     from ``model_conf`` (conf/tts/fastspeech2.yaml)."""
 
@@ -92,14 +93,6 @@ class FastSpeech2(nn.Module):
     def controls(self) -> tuple[str, ...]:
         """``label`` and ``soft_label`` (intensity, mixtures) when the emotion embedding is used."""
         return self.CONTROLS if self.emotion_embed is not None else ()
-
-    def uses_labels(self) -> bool:
-        """Whether synthesis takes an emotion (soft) label."""
-        return "label" in self.controls
-
-    def uses_style(self) -> bool:
-        """No reference encoder: synthesis never takes a style vector."""
-        return False
 
     def label_embedding(self, emotion_weights):
         """The emotion vector (B, D) of soft labels (B, num_emotions): the emotion-space map's input."""
@@ -228,14 +221,15 @@ class FastSpeech2(nn.Module):
     @torch.no_grad()
     def inference(self, tokens, speaker=None, emotion=None, emotion_weights=None, style=None, threshold=None,
                   maxlenratio=None, minlenratio=None, duration_scale: float = 1.0, pitch_shift: float = 0.0,
-                  energy_scale: float = 1.0, **unused) -> dict:
+                  energy_scale: float = 1.0, energy_shift: float = 0.0, **unused) -> dict:
         """Synthesize one utterance from a 1-D token id tensor.
 
         ``emotion`` (an id) or ``emotion_weights`` (a probability vector over the emotions; wins
         when both are given) choose the emotion. ``duration_scale`` multiplies the predicted
         durations (> 1: slower); ``pitch_shift`` is added to the predicted normalized log-F0 (units
         of the train log-F0 standard deviation); ``energy_scale`` multiplies the predicted normalized
-        energy. ``maxlenratio`` caps the total length at that many frames per token (durations
+        energy, and ``energy_shift`` is added to it afterwards (train energy std units).
+        ``maxlenratio`` caps the total length at that many frames per token (durations
         shrink proportionally); ``threshold``/``minlenratio`` have no meaning here. Returns ``mel`` (T, n_mels) normalized, ``stop_probs`` None,
         ``alignment`` (T, N) hard, ``durations`` (N,) and the token-level ``pitch``/``energy``.
         """
@@ -262,10 +256,64 @@ class FastSpeech2(nn.Module):
                 durations = 1.0 + torch.floor((durations - 1.0) * (limit - n) / (total - n))
         durations = durations.long()
         pitch = self.pitch_predictor(h, tmask) + float(pitch_shift)
-        energy = self.energy_predictor(h, tmask) * float(energy_scale)
+        energy = self.energy_predictor(h, tmask) * float(energy_scale) + float(energy_shift)
         h = h + self.pitch_embed(pitch, tmask) + self.energy_embed(energy, tmask)
         path = durations_to_path(durations)
         mel_lens = durations.sum(1)
         out = self._decode(h, path, mel_lens, cond)
         return {"mel": out["mel_after"][0], "stop_probs": None, "alignment": path[0],
                 "durations": durations[0], "pitch": pitch[0], "energy": energy[0]}
+
+    @torch.no_grad()
+    def inference_batch(self, tokens: list, speakers=None, emotion_weights=None, styles=None, maxlenratio=None,
+                        duration_scale=1.0, pitch_shift=0.0, energy_scale=1.0, energy_shift=0.0,
+                        **unused) -> list[dict]:
+        """Synthesize a padded batch of utterances (1-D token id tensors) in one pass.
+
+        ``speakers`` (B,), ``emotion_weights`` (B, num_emotions); the prosody controls are one
+        number for all or one per utterance. Each utterance gets the durations, pitch, energy and
+        frames :meth:`inference` gives it alone (padding never reaches real positions). Returns
+        one dict per utterance like :meth:`inference`.
+        """
+        if styles is not None:
+            raise ValueError("fastspeech2 has no reference encoder: a style vector is not supported")
+        device = next(self.parameters()).device
+        b = len(tokens)
+
+        def per_utt(value, name):
+            v = torch.as_tensor(value, dtype=torch.float32, device=device).reshape(-1)
+            v = v.expand(b) if v.numel() == 1 else v
+            if v.numel() != b:
+                raise ValueError(f"{name}: one value or one per utterance ({b}), got {v.numel()}")
+            return v.unsqueeze(1)
+
+        dur_scale = per_utt(duration_scale, "duration_scale")
+        if bool((dur_scale <= 0).any()):
+            raise ValueError("duration_scale must be > 0")
+        padded, lens, n_tokens = pad_tokens(tokens, device)
+        cond = self._conditions(b, device, None if speakers is None else torch.as_tensor(speakers).view(b),
+                                None, emotion_weights)
+        _, h, tmask = self._encode(padded, lens, cond)
+        log_dur = self.duration_predictor(h, tmask)
+        durations = torch.round(torch.expm1(log_dur) * dur_scale)
+        durations = durations.clamp(min=1.0, max=float(self.max_frames_per_token))
+        if maxlenratio:  # the per-utterance cap of inference(), row by row
+            for i, n in enumerate(n_tokens):
+                limit = max(n, int(float(maxlenratio) * n))
+                row = durations[i, :n]
+                total = float(row.sum())
+                if total > limit:
+                    durations[i, :n] = 1.0 + torch.floor((row - 1.0) * (limit - n) / (total - n))
+        durations = (durations * tmask.to(durations.dtype)).long()
+        pitch = (self.pitch_predictor(h, tmask) + per_utt(pitch_shift, "pitch_shift")) * tmask
+        energy = (self.energy_predictor(h, tmask) * per_utt(energy_scale, "energy_scale")
+                  + per_utt(energy_shift, "energy_shift")) * tmask
+        h = h + self.pitch_embed(pitch, tmask) + self.energy_embed(energy, tmask)
+        path = durations_to_path(durations)
+        mel_lens = durations.sum(1)
+        out = self._decode(h, path, mel_lens, cond)
+        results = []
+        for i, (n, t) in enumerate(zip(n_tokens, mel_lens.tolist())):
+            results.append({"mel": out["mel_after"][i, :t], "stop_probs": None, "alignment": path[i, :t, :n],
+                            "durations": durations[i, :n], "pitch": pitch[i, :n], "energy": energy[i, :n]})
+        return results

@@ -72,6 +72,8 @@ class StyleTokenLayer(nn.Module):
 class GSTTacotron2(Tacotron2):
     """Tacotron 2 + GST. No emotion label by default: emotion comes through the style."""
 
+    CONTROLS = Tacotron2.CONTROLS + ("emotion_mean", "reference", "gst_weights")
+
     def __init__(self, num_tokens: int, num_speakers: int = 1, num_emotions: int = 1, n_mels: int = 80,
                  *, gst_tokens: int = 10, gst_heads: int = 4, style_dim: int = 128,
                  ref_channels=(32, 32, 64, 64), ref_kernel: int = 3, ref_gru_dim: int = 128,

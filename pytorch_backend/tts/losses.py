@@ -1,7 +1,8 @@
 """Training losses of the Tacotron 2 family, all masked so padding never counts.
 
 - mel: L1 (+ L2) between predicted and target normalized log-mel, before and after the postnet;
-- stop: binary cross-entropy on the stop token (one per decoder step), with a positive weight
+- stop: binary cross-entropy on the stop token (one per decoder step; targets from
+  pytorch_backend.data.targets.stop_targets), with a positive weight
   because each utterance has a single "stop" step among many "go on" steps;
 - guided attention (Tachibana et al. 2018): penalizes attention mass far from the diagonal
   ``n/N = t/T``, which is what lets a small model learn its alignment in a few hundred steps.
@@ -26,16 +27,6 @@ def masked_mel_loss(pred, target, lengths, kind: str = "l1+l2") -> torch.Tensor:
     elif kind != "l1":
         raise ValueError(f"unknown mel loss '{kind}' (known: l1, l1+l2)")
     return loss
-
-
-def stop_targets(mel_lens: torch.Tensor, num_groups: int, r: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Stop labels and mask per decoder step: step ``ceil(len/r) - 1`` is the (only) stop step,
-    steps after it are padding."""
-    groups = (mel_lens + r - 1) // r
-    steps = torch.arange(num_groups, device=mel_lens.device).unsqueeze(0)
-    target = (steps == (groups - 1).unsqueeze(1)).float()
-    mask = steps < groups.unsqueeze(1)
-    return target, mask
 
 
 def stop_loss(logits, target, mask, pos_weight: float) -> torch.Tensor:

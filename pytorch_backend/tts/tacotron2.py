@@ -21,17 +21,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pytorch_backend.data.targets import stop_targets
+from pytorch_backend.tts.base import TTSModel
 from pytorch_backend.tts.decoder import Decoder
 from pytorch_backend.tts.layers.encoder import Encoder
-from pytorch_backend.tts.layers.masks import length_mask
+from pytorch_backend.tts.layers.masks import length_mask, pad_tokens
 from pytorch_backend.tts.layers.prenet import Postnet
-from pytorch_backend.tts.losses import (guided_attention_loss, masked_mel_loss, stop_loss,
-                                        stop_targets)
+from pytorch_backend.tts.losses import guided_attention_loss, masked_mel_loss, stop_loss
 
 COMBINE_MODES = ("concat", "add")
+LABEL_CONTROLS = ("label", "soft_label")  # what the emotion-label embedding makes possible
 
 
-class Conditioner(nn.Module):
+class ConditionCombiner(nn.Module):
     """Combines per-utterance vectors (speaker, emotion, style...) with the encoder states,
     each by its own mode: ``concat`` appends it to every state, ``add`` adds a projection."""
 
@@ -61,8 +63,10 @@ class Conditioner(nn.Module):
         return torch.cat([enc] + concat, dim=-1) if concat else enc
 
 
-class Tacotron2(nn.Module):
+class Tacotron2(TTSModel):
     """Tacotron 2. ``num_*`` and ``n_mels`` come from the data; the rest from ``model_conf``."""
+
+    CONTROLS = LABEL_CONTROLS
 
     def __init__(self, num_tokens: int, num_speakers: int = 1, num_emotions: int = 1, n_mels: int = 80,
                  *, embed_dim: int = 256, enc_conv_layers: int = 3, enc_conv_channels: int = 256,
@@ -92,7 +96,7 @@ class Tacotron2(nn.Module):
         self.guided_attn_halflife = guided_attn_halflife
         self.encoder = Encoder(num_tokens, embed_dim, enc_conv_layers, enc_conv_channels,
                                enc_conv_kernel, enc_lstm_dim, enc_dropout)
-        self.conditioner = Conditioner(self.encoder.out_dim)
+        self.conditioner = ConditionCombiner(self.encoder.out_dim)
         self.speaker_embed = None
         self.emotion_embed = None
         if use_speaker:
@@ -114,21 +118,13 @@ class Tacotron2(nn.Module):
     def controls(self) -> tuple[str, ...]:
         """``label`` (a hard emotion label) and ``soft_label`` (intensity, mixtures) when the
         emotion embedding is used; subclasses add ``emotion_mean``, ``reference``, ..."""
-        return ("label", "soft_label") if self.emotion_embed is not None else ()
+        return LABEL_CONTROLS if self.emotion_embed is not None else ()
 
     def label_embedding(self, emotion_weights):
         """The emotion vector (B, D) the label path gives soft labels (B, num_emotions)."""
         if self.emotion_embed is None:
             raise ValueError("this model has no emotion-label embedding")
         return emotion_weights @ self.emotion_embed.weight
-
-    def uses_labels(self) -> bool:
-        """Whether synthesis takes an emotion (soft) label."""
-        return "label" in self.controls
-
-    def uses_style(self) -> bool:
-        """Whether synthesis takes a style/latent vector (from a reference or emotion means)."""
-        return hasattr(self, "style_embedding")
 
     # -- hooks for subclasses (GST, VAE, emotion DNN) -------------------------------------
     def _add_extra_conditions(self) -> None:
@@ -249,3 +245,39 @@ class Tacotron2(nn.Module):
                                                    self._decoder_condition(weights))
         mel = mel + self.postnet(mel.unsqueeze(0)).squeeze(0)
         return {"mel": mel, "stop_probs": probs, "alignment": align}
+
+    @torch.no_grad()
+    def inference_batch(self, tokens: list, speakers=None, emotion_weights=None, styles=None,
+                        threshold: float = 0.5, maxlenratio: float = 12.0, minlenratio: float = 0.0,
+                        seeds=None, **unused) -> list[dict]:
+        """Synthesize a batch of utterances (1-D token id tensors of any lengths) at once.
+
+        ``speakers`` (B,) ids, ``emotion_weights`` (B, num_emotions) soft labels, ``styles``
+        (B, style_dim) for models with a style; ``seeds``: one int per utterance seeding its
+        prenet dropout. Each utterance stops on its own (per-utterance ``maxlenratio`` /
+        ``minlenratio`` limits as in :meth:`inference`), and on CPU comes out as
+        ``torch.manual_seed(seeds[b])`` followed by :meth:`inference` would make it (up to
+        float rounding of batched matrix products). Returns one dict per utterance like
+        :meth:`inference`.
+        """
+        device = next(self.parameters()).device
+        b = len(tokens)
+        padded, lens, n = pad_tokens(tokens, device)
+        spk = None if speakers is None else torch.as_tensor(speakers, device=device).view(b)
+        if styles is not None:
+            styles = torch.as_tensor(styles, dtype=torch.float32, device=device).view(b, -1)
+        weights = self.emotion_weights_of(b, device, None, emotion_weights)
+        memory = self.encode(padded, lens, spk, style=styles, emotion_weights=weights)
+        mask = length_mask(lens, padded.size(1))
+        max_steps = [max(1, math.ceil(maxlenratio * k / self.r)) for k in n]
+        min_steps = [int(minlenratio * k / self.r) for k in n]
+        gens = None if seeds is None else [torch.Generator().manual_seed(int(s)) for s in seeds]
+        decoded = self.decoder.inference_batch(memory, mask, threshold, max_steps, min_steps,
+                                               self._decoder_condition(weights), gens, lengths=n)
+        frames = [m.size(0) for m, _, _ in decoded]
+        mels = memory.new_zeros(b, max(frames), self.n_mels)
+        for i, (m, _, _) in enumerate(decoded):
+            mels[i, :frames[i]] = m
+        mels = mels + self.postnet(mels, length_mask(torch.tensor(frames, device=device), mels.size(1)))
+        return [{"mel": mels[i, :frames[i]], "stop_probs": probs, "alignment": align}
+                for i, (_, probs, align) in enumerate(decoded)]

@@ -27,6 +27,8 @@ class VAETacotron2(Tacotron2):
     """Tacotron 2 + a variational reference encoder. ``use_emotion`` defaults to False: the
     emotion must come through the latent."""
 
+    CONTROLS = Tacotron2.CONTROLS + ("emotion_mean", "reference")
+
     def __init__(self, num_tokens: int, num_speakers: int = 1, num_emotions: int = 1, n_mels: int = 80,
                  *, latent_dim: int = 32, ref_channels=(32, 32, 64, 64), ref_kernel: int = 3,
                  ref_gru_dim: int = 128, latent_combine: str = "add", kl_weight: float = 1.0e-2,
@@ -94,7 +96,7 @@ class VAETacotron2(Tacotron2):
         weight = self.kl_weight(step)
         terms["loss"] = terms["loss"] + weight * kl
         terms["kl"] = kl_raw.detach()
-        terms["kl_weight"] = torch.tensor(weight)
+        terms["kl_weight"] = torch.tensor(weight, device=kl.device)  # every term on the model's device
         return terms
 
     def _extra_losses(self, out: dict, batch: dict) -> dict:

@@ -16,7 +16,6 @@ other features is a DataError naming the file.
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +23,7 @@ import torch
 
 from pytorch_backend.errors import DataError
 from pytorch_backend.feats.logmel import LogMelExtractor
+from pytorch_backend.utils.registry import constructor_keywords
 from pytorch_backend.vocoders.base import Vocoder, VocoderArgError
 from pytorch_backend.vocoders.layers import remove_weight_norm
 
@@ -40,11 +40,11 @@ def feats_signature(feats_conf: dict) -> dict:
 
 def check_kwargs(cls, kwargs: dict, where: str) -> None:
     """Unknown keywords of a model class are a VocoderArgError naming the key."""
-    params = inspect.signature(cls.__init__).parameters
+    known = constructor_keywords(cls)
     for key in kwargs:
-        if key not in params or key == "self":
-            known = ", ".join(k for k in params if k != "self")
-            raise VocoderArgError(f"{where}.{key}", f"unknown keyword of {cls.__name__} (known: {known})")
+        if key not in known:
+            raise VocoderArgError(f"{where}.{key}", f"unknown keyword of {cls.__name__} "
+                                                    f"(known: {', '.join(sorted(known))})")
 
 
 def load_model_file(path, expected: str, feats_conf: dict | None = None) -> dict:

@@ -19,8 +19,8 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
-from pytorch_backend.data.kaldi_map import c_sorted, read_kv_lines
 from pytorch_backend.errors import DataError
+from pytorch_backend.io.kaldi_map import c_sorted, read_kv_lines
 from pytorch_backend.utils.fileio import atomic_open, atomic_path
 from pytorch_backend.vocoders.base import Vocoder
 

@@ -19,6 +19,9 @@ from tqdm import tqdm
 
 from pytorch_backend.data.sampler import BucketBatchSampler
 from pytorch_backend.data.tts_dataset import collate
+from pytorch_backend.io.ark import write_ark_scp
+from pytorch_backend.tts import needs_prosody
+from pytorch_backend.tts.loading import load_split, load_trained
 from pytorch_backend.utils.fileio import write_text_atomic
 
 log = logging.getLogger("emotts.vocoder")
@@ -28,13 +31,9 @@ log = logging.getLogger("emotts.vocoder")
 def dump_teacher_forced(model_dir, data_root, tokens_dir, dump_dir, splits, out_dir, device: str = "cpu",
                         batch_frames: int = 6000, progress: bool = True) -> dict:
     """Write the teacher-forced mels of ``splits`` of the TTS model in ``model_dir`` under ``out_dir``."""
-    from pytorch_backend.train.run_tts import load_split
-    from pytorch_backend.tts import MODELS
-    from pytorch_backend.tts.inference import load_trained, write_ark_scp
-
     model, meta = load_trained(model_dir, device)
-    prosody = bool(getattr(MODELS.get(meta["model"]), "NEEDS_PROSODY", False))
-    r = int(getattr(model, "r", 1))
+    prosody = needs_prosody(meta["model"], Path(model_dir) / "best.pt")
+    r = int(model.r)
     counts = {}
     for split in splits:
         dataset = load_split(data_root, tokens_dir, dump_dir, split, meta["tokens"], meta["speakers"],

@@ -22,16 +22,21 @@ teacher-forced outputs of the trained TTS experiment ``<corpus>_<model>`` (vocod
 frame-aligned with the real audio) instead of the dumped real mels; with ``init_from: <vocoder>``
 a new run starts from that trained vocoder's generator.
 
-``max_minutes`` caps wall-clock time: training then stops cleanly at the current step and
-writes its final files like a completed run (``train.json`` says ``stopped: max_minutes``).
+The loop itself -- resume from the newest complete checkpoint, the ``max_minutes`` wall-clock
+budget (counted over every run of the exp dir; training stops cleanly after the step that
+reaches it and writes its final files like a completed run, ``train.json`` says ``stopped:
+max_minutes``), interval logging, keeping the last ``keep_checkpoints`` checkpoints, RNG
+states -- is the shared skeleton of ``pytorch_backend/train/loop.py``. Checkpoints of another
+vocoder type are an error; those of the same vocoder trained with another conf (a changed
+generator, loss weight, learning rate, ...) are moved aside into ``stale_<fingerprint>/``.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import logging
-import math
 import time
 from pathlib import Path
 
@@ -41,7 +46,8 @@ import torch
 from pytorch_backend.config import FREE, check_keys, deep_merge, defaults_of
 from pytorch_backend.errors import ConfigError, DataError
 from pytorch_backend.plots.curves import plot_curves
-from pytorch_backend.train.checkpoints import checkpoint_path, load_newest, prune, save_atomic
+from pytorch_backend.train.checkpoints import checkpoint_path, save_atomic
+from pytorch_backend.train.loop import TrainingLoop
 from pytorch_backend.utils.fileio import atomic_open
 from pytorch_backend.vocoders.base import VocoderArgError
 from pytorch_backend.vocoders.data import SegmentData
@@ -98,14 +104,31 @@ def resolve_train_conf(cls: type[NeuralVocoder], train: dict, source) -> dict:
     return conf
 
 
-class VocoderTrainer:
+# keys that say how long or how visibly to train, not what is trained (a checkpoint written
+# under other values is resumed: e.g. max_steps raised = train longer)
+LOOP_ONLY_KEYS = ("max_steps", "max_minutes", "log_interval", "eval_interval", "save_interval",
+                  "keep_checkpoints", "dev_utts", "num_threads")
+
+
+def vocoder_fingerprint(name: str, train_conf: dict, feats_conf: dict) -> str:
+    """A hash of what defines the trained vocoder; checkpoints of another one are not resumed."""
+    what = {"vocoder": name, "train": {k: v for k, v in train_conf.items() if k not in LOOP_ONLY_KEYS},
+            "feats": feats_signature(feats_conf)}
+    return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+class VocoderTrainer(TrainingLoop):
     """Builds the models and losses of one vocoder and runs (or resumes) its training."""
 
     def __init__(self, cls: type[NeuralVocoder], train_conf: dict, feats_conf: dict, out_dir,
-                 source="<conf>", device: str = "cpu"):
+                 source="<conf>", device: str = "cpu", progress: bool = True):
+        super().__init__(out_dir, train_conf, seed=int(train_conf["seed"]), device=device,
+                         meta={"vocoder": cls.name,
+                               "fingerprint": vocoder_fingerprint(cls.name, train_conf, feats_conf)},
+                         progress=progress)
+        self.progress_label = f"train {cls.name}"
         self.cls, self.conf, self.feats_conf = cls, train_conf, feats_conf
         self.out_dir, self.source = Path(out_dir), source
-        self.device = torch.device(device)
         torch.manual_seed(int(train_conf["seed"]))
         try:
             self.generator = cls.build_generator(train_conf["generator"], feats_conf).to(self.device)
@@ -126,26 +149,33 @@ class VocoderTrainer:
         self.mel_loss = MelLoss(feats_conf).to(self.device)
         self.stft_loss = MultiResolutionSTFTLoss(train_conf["stft_resolutions"]).to(self.device)
         self.subband_loss = MultiResolutionSTFTLoss(train_conf["subband_stft_resolutions"]).to(self.device)
-        self.step = 0
-        self.history: dict = {"train": [], "dev": []}
+        self.train_data: SegmentData | None = None
+        self.dev_data: SegmentData | None = None
 
     # -- checkpoints -----------------------------------------------------------------------
-    @property
-    def ckpt_dir(self) -> Path:
-        return self.out_dir / "checkpoints"
-
-    def state(self) -> dict:
-        return {"vocoder": self.cls.name, "step": self.step, "model": self.generator.state_dict(),
+    def trainer_state(self) -> dict:
+        return {"vocoder": self.cls.name, "model": self.generator.state_dict(),
                 "generator_conf": copy.deepcopy(self.conf["generator"]),
                 "feats": feats_signature(self.feats_conf),
                 "discriminator": self.discriminator.state_dict() if self.discriminator is not None else {},
                 "opt_g": self.opt_g.state_dict(),
-                "opt_d": self.opt_d.state_dict() if self.opt_d is not None else {},
-                "history": json.dumps(self.history)}
+                "opt_d": self.opt_d.state_dict() if self.opt_d is not None else {}}
 
-    def save_checkpoint(self) -> None:
-        save_atomic(self.state(), checkpoint_path(self.ckpt_dir, self.step))
-        prune(self.ckpt_dir, int(self.conf["keep_checkpoints"]))
+    def check_checkpoint(self, state: dict, path) -> None:
+        if state.get("vocoder") != self.cls.name:
+            raise DataError(path, f"checkpoint of a '{state.get('vocoder')}' vocoder, this run trains "
+                                  f"'{self.cls.name}' (use another exp dir)")
+
+    def load_trainer_state(self, state: dict) -> None:
+        # loaded on the CPU; load_state_dict moves weights and optimizer state to the device
+        self.generator.load_state_dict(state["model"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        if self.discriminator is not None:
+            self.discriminator.load_state_dict(state["discriminator"])
+            self.opt_d.load_state_dict(state["opt_d"])
+
+    def after_checkpoint(self) -> None:
+        self.plot()
 
     def init_generator(self, path) -> None:
         """Start from the generator of another trained vocoder (fine-tuning)."""
@@ -155,23 +185,6 @@ class VocoderTrainer:
                                   f"({state['generator_conf']} vs {self.conf['generator']})")
         self.generator.load_state_dict(state["model"])
         log.info("initialized the generator from %s (step %s)", path, state.get("step"))
-
-    def resume(self) -> bool:
-        state, path = load_newest(self.ckpt_dir)
-        if state is None:
-            return False
-        if state.get("vocoder") != self.cls.name:
-            raise DataError(path, f"checkpoint of a '{state.get('vocoder')}' vocoder, this run trains "
-                                  f"'{self.cls.name}' (use another exp dir)")
-        self.generator.load_state_dict(state["model"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        if self.discriminator is not None:
-            self.discriminator.load_state_dict(state["discriminator"])
-            self.opt_d.load_state_dict(state["opt_d"])
-        self.step = int(state["step"])
-        self.history = json.loads(state["history"])
-        log.info("resumed from %s (step %d)", path, self.step)
-        return True
 
     # -- one step ----------------------------------------------------------------------------
     def lr_scale(self) -> float:
@@ -272,56 +285,35 @@ class VocoderTrainer:
             return {"mel": total / max(n, 1)}
 
     # -- the loop ----------------------------------------------------------------------------
-    def fit(self, train: SegmentData, dev: SegmentData | None, progress: bool = True) -> dict:
-        from tqdm import tqdm
+    def next_batch(self):
+        """``(mel, wav)``: random segments of step ``self.step``, drawn from generators seeded by
+        (seed, step), so a resumed run sees the batches the uninterrupted run would have seen."""
+        seed = int(self.conf["seed"])
+        rng = np.random.default_rng([seed, self.step])
+        torch.manual_seed(seed * 1_000_003 + self.step)
+        return self.train_data.batch(rng, int(self.conf["batch_size"]), int(self.conf["segment_frames"]))
 
-        c = self.conf
-        max_steps = int(c["max_steps"])
-        deadline = None if c["max_minutes"] is None else time.monotonic() + 60.0 * float(c["max_minutes"])
-        seed = int(c["seed"])
-        stopped = "max_steps"
-        sums: dict = {}
-        count = 0
+    def validate(self) -> None:
+        if self.dev_data is not None and len(self.dev_data):
+            self.history["dev"].append({"step": self.step, **self.evaluate(self.dev_data)})
+            log.info("dev step %d: %s", self.step, self.history["dev"][-1])
+
+    def fit(self, train: SegmentData, dev: SegmentData | None, progress: bool = True) -> dict:
+        """Train (from the resumed step) to ``max_steps`` or the time budget; the final
+        checkpoint, dev scores and curves are written; returns the run's summary."""
+        self.train_data, self.dev_data, self.progress = train, dev, progress
         start_step = self.step
         t0 = time.monotonic()
-        with tqdm(total=max_steps, initial=self.step, desc=f"train {self.cls.name}", unit="step",
-                  disable=not progress) as bar:
-            while self.step < max_steps:
-                if deadline is not None and time.monotonic() >= deadline:
-                    stopped = "max_minutes"
-                    log.info("max_minutes (%s) reached at step %d", c["max_minutes"], self.step)
-                    break
-                rng = np.random.default_rng([seed, self.step])
-                torch.manual_seed(seed * 1_000_003 + self.step)
-                mel, wav = train.batch(rng, int(c["batch_size"]), int(c["segment_frames"]))
-                terms = self.train_step(mel, wav)
-                if not all(math.isfinite(v) for v in terms.values()):
-                    raise FloatingPointError(f"non-finite loss at step {self.step}: {terms}")
-                self.step += 1
-                bar.update(1)
-                for k, v in terms.items():
-                    sums[k] = sums.get(k, 0.0) + v
-                count += 1
-                if self.step % int(c["log_interval"]) == 0:
-                    row = {"step": self.step, **{k: v / count for k, v in sums.items()}}
-                    self.history["train"].append(row)
-                    log.info("step %d %s", self.step, " ".join(f"{k}={v:.4f}" for k, v in row.items()
-                                                               if k != "step"))
-                    sums, count = {}, 0
-                if dev is not None and len(dev) and self.step % int(c["eval_interval"]) == 0:
-                    self.history["dev"].append({"step": self.step, **self.evaluate(dev)})
-                    log.info("dev step %d: %s", self.step, self.history["dev"][-1])
-                if self.step % int(c["save_interval"]) == 0:
-                    self.save_checkpoint()
-                    self.plot()
+        stopped = self.run()
         if dev is not None and len(dev) and (not self.history["dev"] or self.history["dev"][-1]["step"] != self.step):
-            self.history["dev"].append({"step": self.step, **self.evaluate(dev)})
+            self.run_validation()
         if not checkpoint_path(self.ckpt_dir, self.step).exists():
-            self.save_checkpoint()
+            self.save_checkpoint(finished=True)
         self.plot()
         wall = time.monotonic() - t0
         info = {"vocoder": self.cls.name, "steps": self.step, "steps_this_run": self.step - start_step,
                 "stopped": stopped, "wall_seconds_this_run": round(wall, 1),
+                "train_seconds": round(self.train_seconds, 2), "resumed_from": self.resumed_from,
                 "generator_params": sum(p.numel() for p in self.generator.parameters()),
                 "dev": self.history["dev"][-1] if self.history["dev"] else None}
         return info
@@ -360,8 +352,8 @@ def train_vocoder(name: str, voc_conf: dict, feats_conf: dict, data_root, dump_d
         torch.set_num_threads(int(n_threads))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    trainer = VocoderTrainer(cls, conf, feats_conf, out_dir, source=source, device=device)
-    if not trainer.resume() and init_model is not None:
+    trainer = VocoderTrainer(cls, conf, feats_conf, out_dir, source=source, device=device, progress=progress)
+    if trainer.resume() is None and init_model is not None:
         trainer.init_generator(init_model)
     data_root, dump_dir = Path(data_root), Path(dump_dir)
     train = SegmentData(data_root / "train", dump_dir / "train" / "feats.scp", feats_conf, allow_pipes,

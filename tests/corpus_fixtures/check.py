@@ -8,9 +8,10 @@ from pathlib import Path
 import soundfile as sf
 
 from local.common.prepare import prepare_corpus
-from pytorch_backend.config import deep_merge, load_corpus_conf
-from pytorch_backend.data.kaldi_map import read_kv
+from pipeline.resolve import load_corpus_conf
+from pytorch_backend.config import deep_merge
 from pytorch_backend.data.validate import validate_data_dir
+from pytorch_backend.io.kaldi_map import read_kv
 from tests.corpus_fixtures import make
 
 REPO = Path(__file__).resolve().parents[2]

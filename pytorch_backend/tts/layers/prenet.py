@@ -21,10 +21,25 @@ class Prenet(nn.Module):
         self.dropout = dropout
         self.out_dim = sizes[-1]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, generators=None) -> torch.Tensor:
+        """``generators``: one CPU ``torch.Generator`` per row of ``x`` (B, D); row b's dropout
+        masks then come from its own generator, exactly as ``F.dropout`` draws them from the
+        global CPU generator for a batch of one, so each utterance of a batched decode gets the
+        masks it would get decoded alone after ``torch.manual_seed(seed_b)`` (see
+        Decoder.inference_batch)."""
         for layer in self.layers:
-            x = F.dropout(F.relu(layer(x)), p=self.dropout, training=True)
+            x = F.relu(layer(x))
+            if generators is None:
+                x = F.dropout(x, p=self.dropout, training=True)
+            elif self.dropout > 0:
+                x = x * self.row_masks(x, generators)
         return x
+
+    def row_masks(self, x: torch.Tensor, generators) -> torch.Tensor:
+        """Scaled keep-masks (B, D) on ``x``'s device, row b drawn on CPU from ``generators[b]``."""
+        keep = 1.0 - self.dropout
+        rows = [torch.empty((1,) + tuple(x.shape[1:])).bernoulli_(keep, generator=g) for g in generators]
+        return torch.cat(rows).div_(keep).to(device=x.device, dtype=x.dtype)
 
 
 class Postnet(nn.Module):
