@@ -12,7 +12,6 @@ classifier: its probabilities are deterministic, which is what the tests need) a
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 import numpy as np
