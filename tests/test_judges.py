@@ -119,6 +119,19 @@ def test_resemblyzer_hears_the_same_voice_in_other_words(speech):
     assert same_voice > other_voice + 0.05
 
 
+def test_resemblyzer_embeds_audio_its_vad_calls_silence(speech):
+    """Synthesized mush with no detectable speech is scored (low), not an evaluation crash."""
+    from pytorch_backend.eval.speaker_sim import SpeakerEncoder, cosine
+
+    enc = SpeakerEncoder()
+    hum = (1e-4 * np.random.default_rng(0).standard_normal(FS // 2)).astype(np.float32)
+    emb = enc.embed(hum, FS)
+    assert emb.shape == (256,) and np.isfinite(emb).all()
+    assert cosine(emb, enc.embed(speech["m1_a"], FS)) < 0.9
+    with pytest.raises(ValueError, match="empty audio"):
+        enc.embed(np.zeros(0, dtype=np.float32), FS)
+
+
 def test_leave_one_out_centroids_and_similarity():
     refs = {"a1": np.array([1.0, 0.0]), "a2": np.array([0.0, 1.0]), "a3": np.array([1.0, 1.0]),
             "b1": np.array([1.0, 0.0])}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import warnings
 
+import librosa
 import numpy as np
 
 
@@ -29,13 +30,22 @@ class SpeakerEncoder:
         with warnings.catch_warnings():  # webrtcvad imports pkg_resources
             warnings.simplefilter("ignore")
             from resemblyzer import VoiceEncoder, preprocess_wav
+        from resemblyzer.audio import audio_norm_target_dBFS, normalize_volume, sampling_rate
         self._pre = preprocess_wav
+        # Resemblyzer's own resampling and volume normalization, without its silence trimming
+        self._untrimmed = lambda wav, fs: normalize_volume(
+            librosa.resample(wav, orig_sr=fs, target_sr=sampling_rate), audio_norm_target_dBFS,
+            increase_only=True)
         self.encoder = VoiceEncoder(device, verbose=False)
 
     def embed(self, wav: np.ndarray, fs: int) -> np.ndarray:
         audio = self._pre(np.asarray(wav, dtype=np.float32), source_sr=fs)
         if len(audio) == 0:
-            raise ValueError("no speech left after Resemblyzer's voice-activity trimming")
+            # nothing the VAD calls speech (mush, or a very short synthesis): embed the whole
+            # utterance instead, so it is scored (low) rather than stopping the evaluation
+            audio = self._untrimmed(np.asarray(wav, dtype=np.float32), fs)
+        if len(audio) == 0:
+            raise ValueError("empty audio: nothing to embed")
         return np.asarray(self.encoder.embed_utterance(audio), dtype=np.float32)
 
 
