@@ -31,12 +31,9 @@ def main() -> None:
     args = p.parse_args()
     cli.setup_logging(args.log, args.verbose)
 
-    from pytorch_backend.errors import ConfigError
     from pytorch_backend.eval.evaluate import evaluate_dir
 
-    for key in ("feats", "emotions"):
-        if not args.conf.get(key):
-            raise ConfigError(args.conf_source, f"the --conf JSON needs '{key}'", key=key)
+    cli.require_conf_keys(args.conf, ("feats", "emotions"), args.conf_source)
     evaluate_dir(args.conf, args.synth_wav_scp, args.ref_data_dir, args.ser_dir, args.dump, args.out,
                  nj=args.nj, conf_source=args.conf_source, targets=args.targets, asr_dir=args.asr_dir)
 

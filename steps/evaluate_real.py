@@ -27,12 +27,9 @@ def main() -> None:
     args = p.parse_args()
     cli.setup_logging(args.log, args.verbose)
 
-    from pytorch_backend.errors import ConfigError
     from pytorch_backend.eval.real import evaluate_real
 
-    for key in ("feats", "emotions"):
-        if not args.conf.get(key):
-            raise ConfigError(args.conf_source, f"the --conf JSON needs '{key}'", key=key)
+    cli.require_conf_keys(args.conf, ("feats", "emotions"), args.conf_source)
     evaluate_real(args.conf, args.ref_data_dir, args.ser_dir, args.asr_dir, args.dump, args.out, nj=args.nj)
 
 

@@ -50,6 +50,15 @@ def setup_logging(log_file: str | None = None, verbose: bool = False) -> logging
     return logging.getLogger("emotts")
 
 
+def require_conf_keys(conf: dict, keys, source) -> None:
+    """A stage's --conf JSON must carry ``keys``: a ConfigError naming ``source`` and the key."""
+    from pytorch_backend.errors import ConfigError
+
+    for key in keys:
+        if not conf.get(key):
+            raise ConfigError(source, f"the --conf JSON needs '{key}'", key=key)
+
+
 def run(main) -> None:
     """Call ``main()``; print an EmottsError as one clear line and exit 1."""
     from pytorch_backend.errors import EmottsError
