@@ -178,14 +178,36 @@ EXP_SCHEMA = {
 }
 
 
+class _DuplicateKey(yaml.YAMLError):
+    def __init__(self, key, line: int):
+        super().__init__(f"key '{key}' appears twice in one mapping (line {line}): the later one would "
+                         "silently replace the earlier")
+        self.key, self.line = key, line
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key repeated in one mapping (PyYAML keeps the last one quietly)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise _DuplicateKey(key, key_node.start_mark.line + 1)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_yaml(path) -> dict:
-    """``yaml.safe_load`` a mapping; errors name the file."""
+    """``yaml.safe_load`` a mapping, refusing repeated keys; errors name the file (and line)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(path, "config file not found")
     try:
         with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
+            data = yaml.load(fh, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
+    except _DuplicateKey as exc:
+        raise ConfigError(path, str(exc), key=str(exc.key)) from None
     except yaml.YAMLError as exc:
         raise ConfigError(path, f"invalid YAML: {exc}") from None
     if data is None:

@@ -77,6 +77,23 @@ def test_invalid_yaml_and_missing_file(conf_dir):
         resolve.resolve_experiment(conf_dir, "espeak_emo", "no_such_model")
 
 
+def test_repeated_key_is_refused_with_its_line(conf_dir):
+    path = conf_dir / "tts" / "gst.yaml"
+    text = path.read_text()
+    before = text.count("\n")
+    train = text[text.index("\ntrain:") + 1:]
+    train = train[:train.index("\ndecode:") + 1]
+    path.write_text(text + train)  # the whole train block once more, after decode:
+    with pytest.raises(ConfigError, match=rf"gst.yaml: key 'train': .*appears twice.*line {before + 1}\b"):
+        cfg.load_yaml(path)
+    path.write_text("model: gst\nmodel_conf:\n  dim: 1\n  dim: 2\n")
+    with pytest.raises(ConfigError, match=r"key 'dim'.*line 4"):
+        cfg.load_yaml(path)
+    # every shipped conf is free of them
+    for conf in (Path(__file__).resolve().parent.parent / "conf").rglob("*.yaml"):
+        cfg.load_yaml(conf)
+
+
 def test_bad_token_type_and_emotions(conf_dir):
     path = conf_dir / "corpus" / "espeak_emo.yaml"
     edit_yaml(path, {"token_type": "words"})

@@ -111,6 +111,12 @@ def test_sentences_prefer_texts_spoken_in_every_emotion(tmp_path):
         ("happy", "s1", "a1_happy"), ("happy", "s2", "b2_happy"),
         ("sad", "s1", "a1_sad"), ("sad", "s2", "b2_sad")]
     assert choose_sentences(tmp_path, ["neutral", "happy", "sad"], per_emotion=2) == chosen  # deterministic
+    # texts with symbols the model lacks come after every text it can say in full
+    sayable = choose_sentences(tmp_path, ["neutral", "happy", "sad"], per_emotion=2,
+                               sayable=lambda t: "good" not in t.lower())
+    assert [(c["emotion"], c["sentence"], c["utt"]) for c in sayable] == [
+        ("neutral", "s1", "b2_neutral"), ("neutral", "s3", "a1_neutral"), ("happy", "s1", "b2_happy"),
+        ("happy", "s3", "a1_happy"), ("sad", "s1", "b2_sad"), ("sad", "s2", "a0_sad")]
     (tmp_path / "utt2spk").write_text("".join(f"{r[0]} {r[1]}\n" for r in rows[1:]))
     from pytorch_backend.errors import DataError
 

@@ -259,6 +259,13 @@ def test_bad_text_names_symbols_and_columns(synths, tmp_path):
         assert err.value.field == "text"
     with pytest.raises(TypeError, match="emotoin"):
         s.synth("Bad cab.", emotoin="happy")
+    # as decoding an eval split does: unknown symbols said as <unk>, and recorded
+    res = s.synthesize([Request("Bad cab. Zebra jumps!")], unknown="unk")[0]
+    assert res.wav.size > 0 and "unknown_tokens" not in res.sentences[0]
+    assert res.sentences[1]["unknown_tokens"] == ["z", "r", "j", "u", "m", "p", "s"]
+    assert s.unknown_tokens("Zebra") == ["z", "r"] and s.unknown_tokens("Bad cab.") == []
+    with pytest.raises(ValueError, match="unknown="):
+        s.synthesize([Request("Bad cab.")], unknown="skip")
 
 
 def test_emotion_auto_and_from_wav_need_their_classifiers(exps, tmp_path):

@@ -39,9 +39,12 @@ def level_name(level: float) -> str:
     return f"{float(level):g}"
 
 
-def choose_sentences(data_dir, emotions: list[str], per_emotion: int = 2) -> list[dict]:
+def choose_sentences(data_dir, emotions: list[str], per_emotion: int = 2, sayable=None) -> list[dict]:
     """The fixed set: ``per_emotion`` eval utterances of each emotion, preferring texts spoken in
     every emotion (then in most), earliest utterance id first; deterministic for a data dir.
+    ``sayable(text) -> bool`` ranks texts the model can say in full before those with symbols
+    its train-set token list lacks (a small corpus's eval split can hold phones train never had;
+    those are said with ``<unk>``, as decoding the split does), with a warning.
     Returns [{sentence, emotion, utt, text, speaker}] (``sentence``: s1, s2, ... by text)."""
     from pytorch_backend.io.kaldi_map import c_sorted, read_kv
 
@@ -58,6 +61,13 @@ def choose_sentences(data_dir, emotions: list[str], per_emotion: int = 2) -> lis
         by_text.setdefault(" ".join(text[utt].split()).lower(), []).append(utt)
     # texts spoken in the most emotions first, then by their first utterance id
     ranked = sorted(by_text, key=lambda t: (-len({utt2emo[u] for u in by_text[t]}), by_text[t][0].encode()))
+    if sayable is not None:
+        unsayable = [t for t in ranked if not sayable(text[by_text[t][0]])]
+        if unsayable:
+            log.warning("%s: %d of %d eval texts hold symbols outside the model's token list: chosen only "
+                        "where too few others are, said with <unk> (first: utterance %s)", data_dir / "text",
+                        len(unsayable), len(ranked), by_text[unsayable[0]][0])
+        ranked = [t for t in ranked if t not in set(unsayable)] + unsayable
     rank = {t: i for i, t in enumerate(ranked)}
     chosen = []
     for emotion in emotions:
@@ -108,7 +118,8 @@ def collect_samples(synth, data_dir, out_dir, vocoders: list[str] | None = None,
     for sub in ("real", "floor", "synth", "sweep", "mels"):
         shutil.rmtree(out / sub, ignore_errors=True)
     (out / "samples.json").unlink(missing_ok=True)
-    chosen = choose_sentences(data_dir, synth.emotions, per_emotion)
+    chosen = choose_sentences(data_dir, synth.emotions, per_emotion,
+                              sayable=lambda t: not synth.unknown_tokens(t))
     if not chosen:
         raise DataError(data_dir / "text", "no eval utterance to take samples of")
     fs = synth.sample_rate
@@ -154,7 +165,8 @@ def collect_samples(synth, data_dir, out_dir, vocoders: list[str] | None = None,
     sweep_requests = [Request(c["text"], emotion=c["emotion"], intensity=level, speaker=speaker_of(c),
                               source=f"{data_dir / 'text'} ({c['utt']})") for c, level in sweep]
     for voc in vocoders:
-        results = synth.synthesize(requests + (sweep_requests if voc == sweep_vocoder else []), vocoder=voc)
+        results = synth.synthesize(requests + (sweep_requests if voc == sweep_vocoder else []), vocoder=voc,
+                                   unknown="unk")
         for c, res in zip(chosen, results[:len(chosen)]):
             add(f"synth/{voc}/{c['emotion']}/{c['sentence']}.wav", res.wav, "synth", c, vocoder=voc, intensity=1.0,
                 soft_label=res.sentences[0]["soft_label"] if res.sentences else None)

@@ -106,6 +106,7 @@ class _Unit:
     seed: int
     prosody: dict
     pause: float
+    unknown: list = field(default_factory=list)  # symbols said as <unk> (synthesize(unknown="unk"))
 
 
 def _stats_of(data: bytes, where: str) -> dict:
@@ -227,6 +228,12 @@ class Synthesizer:
             tokens = self._token_cache[text] = self.frontend.tokens(text)
         return tokens
 
+    def unknown_tokens(self, text: str) -> list[str]:
+        """The symbols of ``text`` outside the token list (after the punctuation fallback), in
+        order of first appearance; [] when the model can say all of it."""
+        tokens = self.punctuation_fallback(self.tokens_of(text))
+        return list(dict.fromkeys(t for t in tokens if t not in self.token_list))
+
     # -- construction ----------------------------------------------------------------------------
     @classmethod
     def load(cls, path, device="cpu", vocoder: str | None = None, max_tokens: int = 150) -> "Synthesizer":
@@ -305,13 +312,17 @@ class Synthesizer:
 
     # -- the synthesis function -------------------------------------------------------------------
     def synthesize(self, requests: list[Request], batch_size: int = 16, vocoder: str | None = None,
-                   progress: bool = False) -> list[SynthResult]:
-        """Synthesize ``requests``; every bad field is a RequestError naming it."""
+                   progress: bool = False, unknown: str = "error") -> list[SynthResult]:
+        """Synthesize ``requests``; every bad field is a RequestError naming it. ``unknown``:
+        symbols outside the token list are an ``error`` (the default, what users get), or become
+        ``unk`` (``<unk>``, as decoding an eval split does; each sentence records them)."""
+        if unknown not in ("error", "unk"):
+            raise ValueError(f"unknown= must be 'error' or 'unk', got {unknown!r}")
         voc = self.vocoder(vocoder)
         units: list[_Unit] = []
         for i, req in enumerate(requests):
             try:
-                units += self._units(i, req)
+                units += self._units(i, req, unknown)
             except RequestError as exc:
                 if exc.source is None and req.line is not None:  # a field of a text-file line
                     raise exc.at(req.source, req.line) from None
@@ -332,7 +343,8 @@ class Synthesizer:
                                                                      zip(self.emotions, unit.weights.tolist())},
                                   "intended": unit.intended, "speaker": self.speakers[unit.speaker],
                                   "seed": unit.seed, "frames": int(mel.shape[0]), "stopped": stopped,
-                                  "pause": unit.pause, **{k: v for k, v in unit.prosody.items() if v}})
+                                  "pause": unit.pause, **{k: v for k, v in unit.prosody.items() if v},
+                                  **({"unknown_tokens": unit.unknown} if unit.unknown else {})})
             pieces[unit.req].append((wav, unit.pause))
         for res, parts in zip(results, pieces):
             res.wav = join_with_pauses(parts, self.sample_rate)
@@ -549,14 +561,17 @@ class Synthesizer:
                 out.append(known)
         return out
 
-    def _tokens(self, text: str, req: Request, column: int) -> list[int] | None:
+    def _tokens(self, text: str, req: Request, column: int, unknown: str = "error") -> list[int] | None:
         """Token ids (+ <eos>) of one sentence; None when it has nothing to say; symbols outside
-        the token list are a RequestError naming them and where they are."""
+        the token list are a RequestError naming them and where they are (``unknown="unk"``:
+        ``<unk>`` ids instead)."""
         tokens = self.punctuation_fallback(self.tokens_of(text))
         words = [t for t in tokens if any(ch.isalnum() for ch in t)]
         if not words:
             return None
-        unknown = list(dict.fromkeys(t for t in tokens if t not in self.token_list))
+        if unknown == "unk":
+            return self.token_list.encode(tokens, add_eos=True)
+        unknown = self.unknown_tokens(text)
         if unknown:
             col = column
             if self.token_type == "char":
@@ -568,7 +583,7 @@ class Synthesizer:
                                req.source, req.line, (req.column - 1) + col)
         return self.token_list.encode(tokens, add_eos=True)
 
-    def _units(self, index: int, req: Request) -> list[_Unit]:
+    def _units(self, index: int, req: Request, unknown: str = "error") -> list[_Unit]:
         v = self._check(req)
         try:
             sentences = sentences_of(req.text, self.emotions, count=lambda t: len(self.tokens_of(t)),
@@ -607,7 +622,7 @@ class Synthesizer:
         units = []
         kept = 0
         for k, sent in enumerate(sentences):
-            tokens = self._tokens(sent.text, req, sent.column)
+            tokens = self._tokens(sent.text, req, sent.column, unknown)
             if tokens is None:
                 if units:
                     units[-1].pause = max(units[-1].pause, sent.pause)
@@ -636,7 +651,7 @@ class Synthesizer:
             else:  # as decode says it: the (heavier) target emotion, neutral at intensity 0
                 intended = self.neutral if intensity == 0.0 else self.emotions[int(torch.argmax(target))]
             units.append(_Unit(index, kept, sent.text, tokens, w, intended, inputs, v["speaker"], v["seed"] + kept,
-                               prosody, sent.pause))
+                               prosody, sent.pause, self.unknown_tokens(sent.text) if unknown == "unk" else []))
             kept += 1
         if not units:
             raise RequestError("text", "nothing to synthesize: no words left after text normalization",
