@@ -266,3 +266,20 @@ def test_trains_on_the_tiny_corpus_and_synthesizes(tmp_path):
 def _first_train_row(exp_dir):
     state = torch.load(sorted((exp_dir / "checkpoints").glob("step_*.pt"))[-1], weights_only=False)
     return state["history"]["train"][0]
+
+
+def test_fft_attention_matches_multihead_attention_on_real_positions():
+    """The fused attention of FFTBlock computes what nn.MultiheadAttention (whose weights it
+    keeps, so checkpoints load unchanged) computes with a key padding mask."""
+    from pytorch_backend.tts.layers.transformer import FFTBlock
+
+    torch.manual_seed(0)
+    block = FFTBlock(32, 4, 64, (3, 1), dropout=0.0).eval()
+    mask = torch.ones(3, 20, dtype=torch.bool)
+    mask[1, 12:] = False
+    mask[2, 3:] = False
+    x = torch.randn(3, 20, 32) * mask.unsqueeze(-1)
+    ours = block.self_attention(x, mask)
+    ref, _ = block.attn(x, x, x, key_padding_mask=~mask, need_weights=False)
+    torch.testing.assert_close(ours[mask], ref[mask], atol=1e-5, rtol=1e-5)
+    assert set(block.state_dict()) >= {"attn.in_proj_weight", "attn.in_proj_bias", "attn.out_proj.weight"}
