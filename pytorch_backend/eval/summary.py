@@ -160,8 +160,8 @@ def text_emotion_lines(textemo: dict | None) -> list[str]:
     lines = ["## Emotion from text", "",
              f"The tf-idf + logistic-regression classifier of `{textemo['dir']}` (what `emotts synthesize "
              f"--emotion auto` uses) labels the {textemo['num_utts']} {textemo['split']} transcripts with accuracy "
-             f"{_num(textemo['accuracy'])} (always '{textemo['majority_class']}': "
-             f"{_num(textemo['majority_accuracy'])}).", "",
+             f"{_num(textemo['accuracy'])}; the majority baseline (always the train set's most frequent label, "
+             f"'{textemo['majority_class']}') scores {_num(textemo['majority_accuracy'])}.", "",
              "| labelled / predicted | " + " | ".join(labels) + " |",
              "|---|" + "---:|" * len(labels)]
     for label, row in zip(labels, textemo["confusion"]):
