@@ -46,7 +46,9 @@ def test_prepare_input_per_kind(confs, tmp_path):
     assert recipes.corpus_prepare_input(confs, "espeak_emo") == ["downloads/espeak_emo/metadata.tsv"]
     assert recipes.corpus_prepare_input(confs, "ljspeech") == ["downloads/ljspeech/.download.done"]
     iemocap = confs.corpus_path("iemocap")
-    iemocap.write_text(iemocap.read_text() + f"\nroot: {tmp_path / 'nowhere'}\n")
+    text = iemocap.read_text()
+    assert "\nroot: downloads/iemocap" in text
+    iemocap.write_text(text.replace("\nroot: downloads/iemocap", f"\nroot: {tmp_path / 'nowhere'}"))
     with pytest.raises(SystemExit, match="IEMOCAP corpus not found"):
         recipes.corpus_prepare_input(ConfLookup(confs.conf_dir), "iemocap")
 
