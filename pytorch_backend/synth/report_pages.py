@@ -4,7 +4,7 @@ experiment or of every backend of a corpus, built from the sample sets of
 
 Snakemake's report shows a report item by its type: PNG inline, HTML in a frame, anything
 else as a download. So what a person listens to is ``listen.html``, a self-contained page
-(the wavs inside as data URIs) with a player per sample, laid out for comparison: per emotion a
+(the samples inside as Ogg Vorbis data URIs) with a player per sample, laid out for comparison: per emotion a
 table of sentences x (real recording, floor, each backend) and the intensity sweep 0 / 0.5 / 1
 per backend and emotion. The same wavs are report items too (download, with a caption each),
 under ``samples/<emotion>/<sentence>/<speech>/<vocoder>/<intensity>.wav``, which the report
@@ -236,8 +236,13 @@ def build_report(out_dir, title: str, sample_dirs: list, figures: list[tuple] = 
         cap.write_text(caption.rstrip() + "\n", encoding="utf-8")
         kept_figures.append({"kind": kind, "name": name, "path": f"figures/{rel}.png"})
     write_text_atomic(out / "tables.html", tables_page(title, tables))
-    write_text_atomic(out / "listen.html", listen_page(title, samples, emotions, neutral, backends, sentences,
-                                                       levels, out, note))
+    listen = listen_page(title, samples, emotions, neutral, backends, sentences, levels, out, note)
+    url_bytes = len("data:text/html;charset=utf-8;base64,") + (len(listen.encode("utf-8")) + 2) // 3 * 4
+    if url_bytes > EMBED_LIMIT:
+        log.warning("%s: the listen page is %.1f MiB as a data URL, over the 2 MiB a browser shows inside "
+                    "Snakemake's report: open %s directly (fewer backends or sentences make it fit)",
+                    title, url_bytes / 2 ** 20, out / "listen.html")
+    write_text_atomic(out / "listen.html", listen)
     index = {"title": title, "backends": backends, "emotions": emotions, "sentences": sentences,
              "samples": sorted(item["rel"] for item in samples.values()), "figures": kept_figures}
     write_text_atomic(out / "index.json", json.dumps(index, indent=2, ensure_ascii=False) + "\n")
@@ -257,13 +262,31 @@ def tables_page(title: str, tables: list[tuple]) -> str:
     return _page(f"{title}: results", "\n".join(parts))
 
 
+# Snakemake's report shows an HTML item in a frame whose src is a data: URL, and Chromium refuses
+# URLs over 2 MiB (the frame stays blank). 16-bit wavs reach that with a dozen samples, so the page
+# embeds Ogg Vorbis at libsndfile's smallest setting (~37 kb/s for 22.05 kHz speech, 12x smaller;
+# every browser plays it); the wav items of the report stay the exact files.
+EMBED_LIMIT = 2 * 1024 * 1024
+
+
+def _embedded_ogg(wav: Path) -> str:
+    import io
+
+    import soundfile as sf
+
+    audio, rate = sf.read(str(wav), dtype="float32", always_2d=False)
+    buf = io.BytesIO()
+    sf.write(buf, audio, rate, format="OGG", subtype="VORBIS", compression_level=1.0)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
 def _audio(item: dict | None, out: Path, label: str) -> str:
     if item is None:
         return '<td class="missing">&ndash;</td>'
-    data = base64.b64encode((out / item["rel"]).read_bytes()).decode("ascii")
+    data = _embedded_ogg(out / item["rel"])
     sample = html.escape(item["rel"][len("samples/"):-len(".wav")])
     return (f'<td><audio controls preload="metadata" data-sample="{sample}" title="{html.escape(label)}" '
-            f'src="data:audio/wav;base64,{data}"></audio></td>')
+            f'src="data:audio/ogg;base64,{data}"></audio></td>')
 
 
 def listen_page(title: str, samples: dict, emotions: list[str], neutral: str | None, backends: list[str],
