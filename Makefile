@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 CORES ?= 2
 
-.PHONY: setup demo test lint bench clean-exp
+.PHONY: setup demo guard test lint bench clean-exp
 
 setup:
 	$(PYTHON) -m venv .venv
@@ -12,6 +12,10 @@ setup:
 
 demo:
 	. ./path.sh && snakemake --cores $(CORES) exp/espeak_emo_gst/done
+
+# the demo, then its quality guard (conf/guard.yaml): exit 1 when a guarded number regressed
+guard: demo
+	. ./path.sh && python -m steps.check_quality --guard conf/guard.yaml exp/espeak_emo_gst
 
 test:
 	. ./path.sh && pytest -q

@@ -91,6 +91,8 @@ TTS_SCHEMA = {
         "style": "emotion_mean",  # latent models: emotion_mean | prior (emo_cvae)
         "reference_wav": None,  # gst/vae/emo_cvae: take the style of this recording
         "gst_weights": None,  # gst: manual style-token weights
+        # spectral-contrast postfilter on the decoded log-mel (tts/postfilter.py); strength 1: none
+        "postfilter": {"strength": 1.0, "width": 5},
         "num_attention_plots": 4,
         "seed": 1,
     },

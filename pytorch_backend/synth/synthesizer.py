@@ -41,6 +41,7 @@ from pytorch_backend.synth.errors import RequestError
 from pytorch_backend.synth.text import PAUSES, sentences_of
 from pytorch_backend.synth.textemo import TextEmotion
 from pytorch_backend.tts.controls import Conditioner, Controls, check_supported, parse_mix, parse_weights
+from pytorch_backend.tts.postfilter import apply_postfilter
 
 log = logging.getLogger("emotts.synth")
 
@@ -381,6 +382,7 @@ class Synthesizer:
                 maxlenratio=maxlenratio, minlenratio=minlenratio, seeds=[u.seed for u in us], **kwargs)
             for i, r in zip(chunk, res):
                 mel = (r["mel"].float().cpu() * self.std + self.mean).numpy().astype(np.float32)
+                mel = apply_postfilter(mel, self.decode_conf, float(self.feats_conf.get("log_floor", 1.0e-5)))
                 stopped = r.get("stop_probs") is None or bool(r["stop_probs"][-1].item() > threshold)
                 out[i] = (mel, stopped)
         return out

@@ -39,6 +39,7 @@ from pytorch_backend.plots.attention import plot_attention
 from pytorch_backend.plots.mel import plot_mels
 from pytorch_backend.tts.controls import Conditioner, build_conditioner, intended_label, resolve_controls
 from pytorch_backend.tts.lengths import length_report, real_lengths
+from pytorch_backend.tts.postfilter import apply_postfilter
 from pytorch_backend.tts.loading import load_split, load_trained, tts_conf_of
 from pytorch_backend.utils.fileio import write_text_atomic
 
@@ -47,7 +48,8 @@ log = logging.getLogger("emotts.decode")
 
 def decode_split(model, meta: dict, dataset: TTSDataset, out_dir, decode_conf: dict, condition: Conditioner,
                  record_extra: dict | None = None, hop_length: int = 256, fs: int = 22050,
-                 real: dict[str, int] | None = None, device="cpu", progress: bool = True) -> dict:
+                 real: dict[str, int] | None = None, device="cpu", progress: bool = True,
+                 log_floor: float = 1.0e-5) -> dict:
     """Synthesize every utterance of ``dataset``; write ark/scp, utt2emo, plots and decode.json.
 
     ``condition`` is a pytorch_backend.tts.controls.Conditioner: own emotion id -> the model's
@@ -74,6 +76,7 @@ def decode_split(model, meta: dict, dataset: TTSDataset, out_dir, decode_conf: d
                               threshold=threshold, maxlenratio=float(decode_conf.get("maxlenratio", 12.0)),
                               minlenratio=float(decode_conf.get("minlenratio", 0.0)))
         mel = dataset.denormalize(res["mel"].float().cpu()).numpy().astype(np.float32)
+        mel = apply_postfilter(mel, decode_conf, log_floor)
         utt = item["utt"]
         mats[utt] = mel
         lengths[utt] = mel.shape[0]
@@ -163,4 +166,5 @@ def decode(conf: dict, model_dir, data_root, split: str, tokens_dir, dump_dir, o
                                           mean_t, std_t, device, progress)
     return decode_split(model, meta, dataset, out_dir, dconf, condition, record,
                         hop_length=int(feats_conf.get("hop_length", 256)), fs=int(feats_conf.get("fs", 22050)),
-                        real=real_lengths(dump_dir, split), device=device, progress=progress)
+                        real=real_lengths(dump_dir, split), device=device, progress=progress,
+                        log_floor=float(feats_conf.get("log_floor", 1.0e-5)))
