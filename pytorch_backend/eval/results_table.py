@@ -3,13 +3,16 @@ each experiment's ``summary.json``: MCD, log-F0 RMSE, emotion accuracy on synthe
 against real speech, whether intensity raises the target emotion's probability, parameters,
 train time and real-time factor; then the judges from outside the corpus (DNSMOS, the CER of
 the corpus's recognizer, PocketSphinx WER, speaker similarity, the intensity ranking) with the
-real-recording and floor rows. One pair of tables per vocoder the experiments share."""
+real-recording and floor rows. One pair of tables per vocoder the experiments share; then, for
+experiments that differ only in their training seed, each seed's quality with the mean and the
+worst (eval/seed_groups.py)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from pytorch_backend.eval.seed_groups import seed_sections
 from pytorch_backend.eval.summary import _duration, _num, _params, read_json
 from pytorch_backend.utils.fileio import write_text_atomic
 
@@ -19,7 +22,7 @@ def collect_rows(exp_dirs) -> list[dict]:
     for exp_dir in exp_dirs:
         exp_dir = Path(exp_dir)
         summary = read_json(exp_dir / "summary.json", ("model", "ser", "vocoders"))
-        rows.append({"exp": summary["exp"], "summary": summary})
+        rows.append({"exp": summary["exp"], "summary": summary, "dir": exp_dir})
     return rows
 
 
@@ -76,6 +79,8 @@ def render(rows: list[dict], corpus: str) -> tuple[str, dict]:
         lines += judges_table(rows, voc, floors)
     reals = [r["summary"].get("real") for r in rows if r["summary"].get("real")]
     out["real"] = reals[0] if reals else None
+    seed_lines, out["seed_groups"] = seed_sections(rows, vocoders)
+    lines += seed_lines
     return "\n".join(lines) + "\n", out
 
 
