@@ -45,8 +45,11 @@ from pytorch_backend.tts.layers.masks import length_mask
 REPO = Path(__file__).resolve().parent.parent
 
 
-def textbook_decoder_forward(dec, memory, memory_mask, mels):
-    """Baseline teacher-forced decoder: every module called once per decoder step."""
+def textbook_decoder_forward(dec, memory, memory_mask, mels, cond=None):
+    """Baseline teacher-forced decoder: every module called once per decoder step.
+
+    ``cond`` (speaker/emotion/style vector) enters as in the package's decoder: added to the
+    prenet output or concatenated to the decoder LSTM input, per the decoder's ``cond_mode``."""
     b, t, _ = mels.shape
     last = mels[:, dec.r - 1::dec.r]
     inputs = torch.cat([mels.new_zeros(b, 1, dec.n_mels), last[:, :-1]], 1)
@@ -61,14 +64,14 @@ def textbook_decoder_forward(dec, memory, memory_mask, mels):
     state = None
     mels_out, stops, aligns = [], [], []
     for g in range(inputs.size(1)):
-        p = dec.prenet(inputs[:, g])
+        p = dec._prenet(inputs[:, g], cond)
         h, c = dec.attn_cell(dec.attn_cell.input_gates(p), ctx, h, c)
         loc = att.loc_proj(att.loc_conv(torch.stack([w, cum], 1)).transpose(1, 2))
         e = att.score(torch.tanh(att.query(h).unsqueeze(1) + pm + loc)).squeeze(-1)
         w = F.softmax(e.masked_fill(~memory_mask, float("-inf")), -1)
         cum = cum + w
         ctx = torch.bmm(w.unsqueeze(1), memory).squeeze(1)
-        out, state = dec.dec_rnn(torch.cat([h, ctx], -1).unsqueeze(1), state)
+        out, state = dec.dec_rnn(dec._dec_input(h, ctx, cond).unsqueeze(1), state)
         mel, stop = dec._project(out[:, 0], ctx)
         mels_out.append(mel)
         stops.append(stop)
@@ -96,7 +99,7 @@ def time_training(model, batch, device, steps: int, repeat: int, textbook: bool)
     opt = torch.optim.Adam(model.parameters(), 1e-4)
     original = model.decoder.forward
     if textbook:
-        model.decoder.forward = lambda m, mask, mels: textbook_decoder_forward(model.decoder, m, mask, mels)
+        model.decoder.forward = lambda m, mask, mels, cond=None: textbook_decoder_forward(model.decoder, m, mask, mels, cond)
     try:
         best = float("inf")
         for rep in range(repeat + 1):  # the first run warms up
@@ -128,8 +131,10 @@ def check_equivalence(model, batch) -> float:
         memory = model.encode(batch["tokens"], batch["token_lens"], batch["speakers"], batch["emotions"],
                               batch["mels"], batch["mel_lens"])
         mask = length_mask(batch["token_lens"], batch["tokens"].size(1))
-        a = model.decoder(memory, mask, batch["mels"])
-        b = textbook_decoder_forward(model.decoder, memory, mask, batch["mels"])
+        cond = model._decoder_condition(model.emotion_weights_of(batch["tokens"].size(0), batch["tokens"].device,
+                                                                 batch["emotions"]))
+        a = model.decoder(memory, mask, batch["mels"], cond)
+        b = textbook_decoder_forward(model.decoder, memory, mask, batch["mels"], cond)
     model.decoder.prenet.dropout = p
     return max(float((x - y).abs().max()) for x, y in zip(a, b))
 

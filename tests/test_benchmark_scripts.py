@@ -56,3 +56,21 @@ def test_gpu_check_table_reports_failures_and_goes_on():
     assert checks.failed == 1
     table = checks.table()
     assert "| fine | ok | all good |" in table and "| broken | FAIL | IndexError" in table
+
+
+@pytest.mark.parametrize("model_name", ["tacotron2", "gst", "vae", "emo_dnn", "emo_cvae"])
+def test_training_benchmark_baseline_matches_every_tacotron_conf(model_name):
+    """The textbook decoder loop of bench_train.py is the same function as the package's decoder
+    for every Tacotron 2 family conf (emo_dnn's is conditioned on the emotion), and both time."""
+    from pytorch_backend.config import TTS_SCHEMA, load_checked
+    from pytorch_backend.tts import build_model
+
+    bench = _load("bench_train")
+    conf_path = REPO / "conf" / "tts" / f"{model_name}.yaml"
+    conf = load_checked(conf_path, TTS_SCHEMA)
+    torch.manual_seed(0)
+    model = build_model(conf["model"], dict(conf["model_conf"], context_feedback=True), 56, 5, 5, 80, conf_path)
+    batch = bench.fixed_batch(3, 30, 12, model.r, 80)
+    assert bench.check_equivalence(model, batch) < 1e-4
+    rate = bench.time_training(model, batch, torch.device("cpu"), steps=1, repeat=1, textbook=True)
+    assert rate > 0
