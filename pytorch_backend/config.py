@@ -124,6 +124,7 @@ EVAL_SCHEMA = {
     "dnsmos": {  # naturalness: DNSMOS P.835 (signal, background, overall) + P.808 (eval/dnsmos.py)
         "enabled": True,
         "personalized": False,  # the personalized P.835 model (penalizes interfering talkers)
+        "max_windows": None,  # 9.01-s windows scored per utterance at most (None: all, the DNS procedure)
     },
     "pocketsphinx": {  # word error rate of PocketSphinx's en-us model (eval/pocketsphinx_wer.py)
         "enabled": "auto",  # auto: English corpora not in skip_corpora; true; false

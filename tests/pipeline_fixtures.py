@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import yaml
 
 from pytorch_backend.config import deep_merge
+from tests.process_group import run as run_in_group
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -64,7 +64,7 @@ def env() -> dict:
 
 
 def snakemake(workdir: Path, *targets: str, extra=(), check=True, timeout=900):
-    proc = subprocess.run(snakemake_cmd(workdir, *targets, extra=extra), capture_output=True,
+    proc = run_in_group(snakemake_cmd(workdir, *targets, extra=extra), capture_output=True,
                           text=True, env=env(), timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n"

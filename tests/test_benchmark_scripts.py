@@ -4,7 +4,6 @@ pipeline reads it, audio and mels agree) and the GPU check refuses cleanly witho
 from __future__ import annotations
 
 import importlib.util
-import subprocess
 import sys
 from argparse import Namespace
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from tests.process_group import run as run_in_group
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -42,7 +42,7 @@ def test_memory_benchmark_dump_is_read_by_every_pipeline(tmp_path):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is present")
 def test_gpu_check_refuses_without_cuda():
-    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "gpu_check.py")], capture_output=True,
+    proc = run_in_group([sys.executable, str(REPO / "benchmarks" / "gpu_check.py")], capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 2 and "no CUDA device" in proc.stderr and "--device cpu" in proc.stderr
     assert "Traceback" not in proc.stderr

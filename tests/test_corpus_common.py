@@ -1,7 +1,6 @@
 """The shared half of the real-corpus preparations: conf checks, ids, splits, encodings, errors."""
 
 import json
-import subprocess
 import sys
 
 import pytest
@@ -12,6 +11,7 @@ from local.common.splits import holdout
 from local.common.text import read_text_lines
 from pytorch_backend.errors import ConfigError, DataError
 from tests.corpus_fixtures.check import REPO, run
+from tests.process_group import run as run_in_group
 
 
 def test_kaldi_ids_keep_corpus_names_only_when_sorting_stays_by_speaker():
@@ -61,7 +61,7 @@ def test_encoding_detection(tmp_path):
 
 def test_cli_prints_one_error_line(tmp_path):
     conf = {"name": "ljspeech", "recipe": "ljspeech", "fs": 22050, "emotions": ["neutral"], "prep": {}}
-    proc = subprocess.run([sys.executable, "-m", "local.prepare", "--recipe", "ljspeech", "--conf", json.dumps(conf),
+    proc = run_in_group([sys.executable, "-m", "local.prepare", "--recipe", "ljspeech", "--conf", json.dumps(conf),
                            "--root", str(tmp_path / "nowhere"), "--data-dir", str(tmp_path / "data")],
                           capture_output=True, text=True, cwd=REPO, timeout=120)
     assert proc.returncode == 1

@@ -2,7 +2,6 @@
 the generic corpus rules (recipes/corpus.smk), a missing licence-gated corpus stops the DAG (dry
 run included) saying where to get it, and a new corpus conf needs no rule file."""
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from pipeline import paths as P
 from tests.corpus_fixtures import make
 from tests.pipeline_fixtures import edit_conf, env, make_workdir, planned_rules, snakemake, snakemake_cmd
+from tests.process_group import run as run_in_group
 
 REPO = Path(__file__).resolve().parent.parent
 HEADLINE = [("blizzard13", "gst"), ("iemocap", "emo_dnn"), ("esd", "fastspeech2"), ("ljspeech", "tacotron2")]
@@ -44,7 +44,7 @@ def test_headline_experiment_dag(tmp_path, corpus, model):
 def test_missing_gated_corpus_stops_the_dry_run(tmp_path, corpus, where):
     workdir = make_workdir(tmp_path)
     edit_conf(workdir / "conf", f"corpus/{corpus}.yaml", {"root": str(tmp_path / "nowhere")})
-    proc = subprocess.run(snakemake_cmd(workdir, f"data/{corpus}/train/.validated", extra=("-n",)),
+    proc = run_in_group(snakemake_cmd(workdir, f"data/{corpus}/train/.validated", extra=("-n",)),
                           capture_output=True, text=True, env=env(), timeout=120)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
@@ -57,7 +57,7 @@ def test_gated_corpus_with_incomplete_layout_names_what_is_missing(tmp_path):
     workdir = make_workdir(tmp_path)
     (tmp_path / "iemocap" / "Session1" / "dialog" / "EmoEvaluation").mkdir(parents=True)
     edit_conf(workdir / "conf", "corpus/iemocap.yaml", {"root": str(tmp_path / "iemocap")})
-    proc = subprocess.run(snakemake_cmd(workdir, "data/iemocap/train/.validated", extra=("-n",)),
+    proc = run_in_group(snakemake_cmd(workdir, "data/iemocap/train/.validated", extra=("-n",)),
                           capture_output=True, text=True, env=env(), timeout=120)
     assert proc.returncode != 0
     assert "does not hold Session*/dialog/transcriptions" in proc.stdout + proc.stderr
@@ -82,7 +82,7 @@ def test_a_new_corpus_conf_is_served_by_the_generic_rules(tmp_path):
 def test_a_recipe_without_a_package_names_the_conf_and_key(tmp_path):
     workdir = make_workdir(tmp_path)
     edit_conf(workdir / "conf", "corpus/ljspeech.yaml", {"recipe": "nosuch"})
-    proc = subprocess.run(snakemake_cmd(workdir, "data/ljspeech/train/.validated", extra=("-n",)),
+    proc = run_in_group(snakemake_cmd(workdir, "data/ljspeech/train/.validated", extra=("-n",)),
                           capture_output=True, text=True, env=env(), timeout=120)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0

@@ -3,7 +3,6 @@
 import hashlib
 import io
 import json
-import subprocess
 import sys
 import tarfile
 import zipfile
@@ -13,6 +12,7 @@ import pytest
 
 from local.common.download import extract, install
 from pytorch_backend.errors import ConfigError, DataError
+from tests.process_group import run as run_in_group
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -99,7 +99,7 @@ def test_cli_touches_the_marker(tmp_path, archive):
     conf = {"name": "ljspeech", "root": str(tmp_path / "root"), "layout": ["metadata.csv"],
             "download": [{"url": archive.as_uri(), "sha256": digest(archive), "strip": 1}]}
     marker = tmp_path / "downloads" / ".download.done"
-    proc = subprocess.run([sys.executable, str(REPO / "steps" / "download_corpus.py"), "--conf", json.dumps(conf),
+    proc = run_in_group([sys.executable, str(REPO / "steps" / "download_corpus.py"), "--conf", json.dumps(conf),
                            "--archives", str(tmp_path / "archives"), "--touch", str(marker)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr

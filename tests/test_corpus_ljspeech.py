@@ -1,13 +1,13 @@
 """LJSpeech recipe: metadata.csv with unbalanced quotes, held-out splits, the whole recipe through Snakemake."""
 
 import csv
-import subprocess
 
 import pytest
 
 from pytorch_backend.errors import ConfigError
 from tests.corpus_fixtures.check import check_prepared, read_dirs, run
 from tests.pipeline_fixtures import edit_conf, env, make_workdir, snakemake_cmd
+from tests.process_group import run as run_in_group
 
 
 def test_prepare_keeps_quotes_and_counts_drops(tmp_path):
@@ -38,7 +38,7 @@ def test_recipe_runs_through_snakemake_without_download(tmp_path):
     workdir = make_workdir(tmp_path)
     edit_conf(workdir / "conf", "corpus/ljspeech.yaml",
               {"root": str(expected.root), "prep": {"split": {"dev": 1, "eval": 1}}})
-    proc = subprocess.run(snakemake_cmd(workdir, "data/ljspeech/train/.validated", "data/ljspeech/eval/.validated"),
+    proc = run_in_group(snakemake_cmd(workdir, "data/ljspeech/train/.validated", "data/ljspeech/eval/.validated"),
                           capture_output=True, text=True, env=env(), timeout=300)
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert (workdir / "downloads/ljspeech/.download.done").is_file()

@@ -1,7 +1,6 @@
 """Decoding: determinism, GST mean-style and reference-wav styles, label models, the CLI."""
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from pytorch_backend.errors import ConfigError, DataError
 from pytorch_backend.tts.training import train_tts
 from pytorch_backend.tts.inference import decode
 from tts_fixtures import EMOTIONS, N_MELS, make_corpus, tiny_conf
+from tests.process_group import run as run_in_group
 
 REPO = Path(__file__).resolve().parent.parent
 torch.set_num_threads(1)
@@ -128,7 +128,7 @@ def test_missing_model_names_best_pt(trained, tmp_path):
 def test_decode_cli_from_another_directory(trained, tmp_path):
     root, c = trained
     out = tmp_path / "cli"
-    proc = subprocess.run([sys.executable, str(REPO / "steps" / "decode.py"), "--conf", json.dumps(tiny_conf("gst")),
+    proc = run_in_group([sys.executable, str(REPO / "steps" / "decode.py"), "--conf", json.dumps(tiny_conf("gst")),
                            "--model-dir", str(root / "gst" / "train"), "--data-root", str(c["data_root"]),
                            "--split", "dev", "--tokens", str(c["tokens"]), "--dump", str(c["dump"]),
                            "--out", str(out), "--threads", "1", "--log", str(tmp_path / "log" / "decode.log")],

@@ -3,7 +3,6 @@ label, intensity, mixture, reference wav, GST token weights, CVAE prior; unsuppo
 fail with a ConfigError naming the key."""
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from pytorch_backend.tts.inference import decode
 from pytorch_backend.tts.layers.latent import kl_per_dim, kl_weight_at, kl_with_floor
 from prosody_fixtures import add_prosody, tiny_fs2_conf
 from tts_fixtures import EMOTIONS, make_corpus, tiny_conf
+from tests.process_group import run as run_in_group
 
 REPO = Path(__file__).resolve().parent.parent
 BACKENDS = ["tacotron2", "gst", "vae", "emo_dnn", "emo_cvae", "fastspeech2"]
@@ -225,11 +225,11 @@ def test_decode_cli_controls(trained, tmp_path):
            "--intensity", "0.8"]
     utts = sorted(utt2emo_path.split()[0] for utt2emo_path in
                   (Path(c["data_root"]) / "eval" / "utt2emo").read_text().splitlines())[:2]
-    proc = subprocess.run(cmd + ["--utts", ",".join(utts)], capture_output=True, text=True, cwd=REPO)
+    proc = run_in_group(cmd + ["--utts", ",".join(utts)], capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 0, proc.stderr[-2000:]
     info = json.loads((out / "decode.json").read_text())
     assert info["num_utts"] == 2 and info["controls"]["mix"] == {"happy": 0.25, "sad": 0.75}
     assert info["controls"]["intensity"] == 0.8 and set(utt2emo(out).values()) == {"sad"}
-    bad = subprocess.run(cmd[:-4] + ["--reference-wav", str(c["ref_wav"])], capture_output=True, text=True,
+    bad = run_in_group(cmd[:-4] + ["--reference-wav", str(c["ref_wav"])], capture_output=True, text=True,
                          cwd=REPO)
     assert bad.returncode == 1 and "decode.reference_wav" in bad.stderr and "emo_dnn" in bad.stderr

@@ -5,7 +5,6 @@ from __future__ import annotations
 import collections
 import copy
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from local.espeak_emo.to_kaldi import prepare_data_dirs
 from pipeline.resolve import load_corpus_conf
 from pytorch_backend.errors import ConfigError, DataError
 from pytorch_backend.io.kaldi_map import c_sorted, read_kv
+from tests.process_group import run as run_in_group
 
 REPO = Path(__file__).resolve().parent.parent
 EMOS = ["neutral", "happy", "sad", "angry", "surprise"]
@@ -269,13 +269,13 @@ def test_cli_reports_errors_in_one_line(tmp_path):
 
     cmd = [sys.executable, "-m", "local.prepare", "--recipe", "espeak_emo", "--conf", json.dumps(tiny()),
            "--root", str(tmp_path / "nowhere"), "--data-dir", str(tmp_path / "data")]
-    res = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    res = run_in_group(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert res.returncode == 1
     assert f"ERROR: {tmp_path / 'nowhere'}: espeak_emo corpus directory not found" in res.stderr
     bad = tiny(bogus=3)
     cmd = [sys.executable, str(REPO / "local/espeak_emo/generate.py"), "--conf", json.dumps(bad),
            "--root", str(tmp_path / "c")]
-    res = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    res = run_in_group(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert res.returncode == 1 and "key 'prep.bogus': unknown key" in res.stderr
 
 

@@ -3,7 +3,6 @@
 import json
 import math
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ import torch
 from pytorch_backend.errors import ConfigError, DataError
 from pytorch_backend.eval.evaluate import evaluate_dir
 from tests.ser_fixtures import EMOTIONS, FEATS_CONF, FS, tiny_setup
+from tests.process_group import run as run_in_group
 
 REPO = Path(__file__).resolve().parent.parent
 EVAL_CONF = {"split": "eval", "mcd": {"mcep_dim": None, "alpha": None},
@@ -91,7 +91,7 @@ def test_cli_with_a_worker_pool(setup, tmp_path):
            str(scp), "--ref-data-dir", str(setup["data"] / "eval"), "--ser-dir", str(setup["ser"]),
            "--dump", str(setup["dump"]), "--out", str(out), "--nj", "2", "--log", str(tmp_path / "log/eval.log")]
     start = time.time()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd="/")
+    proc = run_in_group(cmd, capture_output=True, text=True, cwd="/")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert time.time() - start < 120
     m = json.loads((out / "metrics.json").read_text())

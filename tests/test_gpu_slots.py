@@ -12,6 +12,7 @@ import pytest
 
 from pytorch_backend.utils import gpu_slots
 from pytorch_backend.utils.gpu_slots import GpuSlotError, acquire, detect_pool
+from tests.process_group import run as run_in_group
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -106,13 +107,13 @@ def test_slots_of_a_killed_job_are_freed(tmp_path):
             assert holder.poll() is None
             time.sleep(0.05)
         assert ready.read_text() == "0"
-        busy = subprocess.run(with_gpus(1, sys.executable, "-c", "pass", timeout=0.3), env=env, cwd=REPO,
+        busy = run_in_group(with_gpus(1, sys.executable, "-c", "pass", timeout=0.3), env=env, cwd=REPO,
                               capture_output=True, text=True)
         assert busy.returncode == 1 and "no 1 free GPU(s) among 0" in busy.stderr
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait()
-    after = subprocess.run(with_gpus(1, sys.executable, "-c", "import os; print(os.environ['CUDA_VISIBLE_DEVICES'])",
+    after = run_in_group(with_gpus(1, sys.executable, "-c", "import os; print(os.environ['CUDA_VISIBLE_DEVICES'])",
                                      timeout=10), env=env, cwd=REPO, capture_output=True, text=True)
     assert after.returncode == 0, after.stderr
     assert after.stdout.strip() == "0"
@@ -120,16 +121,16 @@ def test_slots_of_a_killed_job_are_freed(tmp_path):
 
 def test_no_slots_without_gpus_request_or_under_slurm(tmp_path):
     show = [sys.executable, "-c", "import os; print(os.environ.get('CUDA_VISIBLE_DEVICES', 'unset'))"]
-    out = subprocess.run(with_gpus(0, *show), env=job_env(tmp_path), cwd=REPO, capture_output=True, text=True)
+    out = run_in_group(with_gpus(0, *show), env=job_env(tmp_path), cwd=REPO, capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "unset"
     slurm = job_env(tmp_path, SLURM_JOB_ID="42", CUDA_VISIBLE_DEVICES="5")
-    out = subprocess.run(with_gpus(2, *show), env=slurm, cwd=REPO, capture_output=True, text=True)
+    out = run_in_group(with_gpus(2, *show), env=slurm, cwd=REPO, capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "5"
     no_gpu = job_env(tmp_path, pool="")
     no_gpu["CUDA_VISIBLE_DEVICES"] = ""
-    out = subprocess.run(with_gpus(1, *show), env=no_gpu, cwd=REPO, capture_output=True, text=True)
+    out = run_in_group(with_gpus(1, *show), env=no_gpu, cwd=REPO, capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == ""
-    too_many = subprocess.run(with_gpus(4, *show), env=job_env(tmp_path), cwd=REPO, capture_output=True,
+    too_many = run_in_group(with_gpus(4, *show), env=job_env(tmp_path), cwd=REPO, capture_output=True,
                               text=True)
     assert too_many.returncode == 1
     assert "ERROR: --gpus: 4 GPU(s) requested but the pool has 3 (0,1,2)" in too_many.stderr

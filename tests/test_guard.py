@@ -1,7 +1,6 @@
 """The quality guard (eval/guard.py, steps/check_quality.py): bounds, missing judges, bad confs."""
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -9,6 +8,7 @@ import pytest
 
 from pytorch_backend.errors import ConfigError, DataError
 from pytorch_backend.eval.guard import check, check_experiment, quantities
+from tests.process_group import run as run_in_group
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -90,11 +90,11 @@ def test_the_command_exits_1_and_names_the_miss(tmp_path):
     exp = _write_exp(tmp_path, _summary(mcd=11.0))
     guard = _write_guard(tmp_path, {"mcd_gap": 2.5, "emotion_accuracy_ratio": 0.9})
     cmd = [sys.executable, "-m", "steps.check_quality", "--guard", str(guard), str(exp)]
-    bad = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
+    bad = run_in_group(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1
     assert "mcd_gap" in bad.stderr and "FAIL" in bad.stdout
     (exp / "summary.json").write_text(json.dumps(_summary()))
-    good = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
+    good = run_in_group(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert good.returncode == 0, good.stderr
 
 

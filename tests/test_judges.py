@@ -71,7 +71,10 @@ def test_switches():
                          "speaker_similarity": {"enabled": "auto"}}, "ljspeech", "en", 1)
     assert flags == {"dnsmos": None, "pocketsphinx": True, "speaker_similarity": False}
     flags = judge_flags({"dnsmos": {"enabled": True}}, "ljspeech", "en", 3)  # sections left out: off
-    assert flags == {"dnsmos": {"personalized": False}, "pocketsphinx": False, "speaker_similarity": False}
+    assert flags == {"dnsmos": {"personalized": False, "max_windows": None}, "pocketsphinx": False,
+                     "speaker_similarity": False}
+    flags = judge_flags({"dnsmos": {"enabled": True, "max_windows": 1}}, "ljspeech", "en", 3)
+    assert flags["dnsmos"] == {"personalized": False, "max_windows": 1}
 
 
 # -- DNSMOS ------------------------------------------------------------------------------------
@@ -90,6 +93,44 @@ def test_dnsmos_on_real_speech_and_noise_lowers_the_background_score(speech):
         judge.score(np.zeros(FS, dtype=np.float32), FS)
     s = summarize_dnsmos([clean, noisy])
     assert s["num_utts"] == 2 and s["bak"]["mean"] == pytest.approx((clean["bak"] + noisy["bak"]) / 2)
+
+
+def test_dnsmos_windows_follow_the_dns_procedure_and_the_cap_spreads_them():
+    from pytorch_backend.eval.dnsmos import SR, window_starts
+
+    window = int(9.01 * SR)
+    # 2.5 s -> doubled twice to 10 s: one window; 2.8 s -> 11.2 s: windows at 0 and 1 s
+    assert window_starts(int(2.5 * SR)) == (10 * SR, [0])
+    assert window_starts(int(2.8 * SR)) == (4 * int(2.8 * SR), [0, SR])
+    # 4.4 s -> 17.6 s: eight windows, one per second; capped: evenly spread, the first kept
+    length, starts = window_starts(int(4.4 * SR))
+    assert length == 2 * 2 * int(4.4 * SR) and starts == [i * SR for i in range(8)]
+    assert all(s + window <= length for s in starts)
+    assert window_starts(int(4.4 * SR), max_windows=1)[1] == [0]
+    assert window_starts(int(4.4 * SR), max_windows=3)[1] == [0, 4 * SR, 7 * SR]
+    assert window_starts(int(4.4 * SR), max_windows=20)[1] == starts
+    # longer than the input: no repetition
+    assert window_starts(12 * SR) == (12 * SR, [0, SR, 2 * SR])
+    with pytest.raises(ValueError, match="at least 1"):
+        window_starts(SR, max_windows=0)
+
+
+def test_dnsmos_uncapped_equals_speechmos_and_the_cap_stays_close(speech):
+    from speechmos import dnsmos as sm
+
+    from pytorch_backend.eval.dnsmos import Dnsmos, to_16k
+
+    judge, capped = Dnsmos(), Dnsmos(max_windows=1)
+    audio = to_16k(speech["m1_b"], FS)
+    ref = judge._scorer(audio, sm.SR, False)  # speechmos's own loop over the whole clip
+    ours = judge.score(speech["m1_b"], FS)
+    for key, theirs in (("ovrl", "ovrl_mos"), ("sig", "sig_mos"), ("bak", "bak_mos"), ("p808", "p808_mos")):
+        assert ours[key] == pytest.approx(float(ref[theirs]), abs=1e-5)
+    one = capped.score(speech["m1_b"], FS)
+    assert one != ours  # fewer windows really were scored
+    assert all(abs(one[k] - ours[k]) < 0.3 for k in ours)
+    with pytest.raises(ValueError, match="at least 1"):
+        Dnsmos(max_windows=0)
 
 
 # -- PocketSphinx -------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from pytorch_backend.errors import DataError
 from pytorch_backend.feats import LogMelExtractor, load_audio
 from pytorch_backend.feats.dump import dump_feats, split_entries, read_wav_scp
 from pytorch_backend.io.kaldi_map import c_sorted
+from tests.process_group import run as run_in_group
 
 REPO = Path(__file__).resolve().parent.parent
 CONF = {"fs": 22050, "n_fft": 1024, "hop_length": 256, "win_length": 1024, "n_mels": 80, "nj": 2}
@@ -23,7 +24,7 @@ CONF = {"fs": 22050, "n_fft": 1024, "hop_length": 256, "win_length": 1024, "n_me
 
 def run_step(script: str, *args, cwd) -> subprocess.CompletedProcess:
     # Run from a directory other than the repo, as Snakemake does (absolute script path).
-    return subprocess.run([sys.executable, str(REPO / "steps" / script), *map(str, args)],
+    return run_in_group([sys.executable, str(REPO / "steps" / script), *map(str, args)],
                           cwd=cwd, capture_output=True, text=True, timeout=300)
 
 

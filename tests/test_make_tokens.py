@@ -1,7 +1,6 @@
 """End-to-end tests of steps/make_tokens.py on a tiny corpus (text files only)."""
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pytest
 from pytorch_backend.errors import DataError
 from pytorch_backend.text import TokenList, build_tokenizer
 from pytorch_backend.text.build import make_tokens, read_text_tokens
+from tests.process_group import run as run_in_group
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -32,7 +32,7 @@ def make_corpus(root: Path, splits=SPLITS) -> Path:
 def run_step(conf: dict, data_root: Path, out: Path, *extra, cwd=None):
     cmd = [sys.executable, str(REPO / "steps" / "make_tokens.py"), "--conf", json.dumps(conf),
            "--data-root", str(data_root), "--out", str(out), *extra]
-    return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd)
+    return run_in_group(cmd, capture_output=True, text=True, cwd=cwd)
 
 
 @pytest.mark.parametrize("token_type", ["char", "phn", "bpe"])

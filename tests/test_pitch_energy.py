@@ -3,8 +3,6 @@ the atomic-write guarantee, and loading them (normalized) into the TTS dataset."
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from pytorch_backend.feats.dump import dump_feats
 from pytorch_backend.feats.energy import frame_energy
 from pytorch_backend.feats.pitch import PitchExtractor, log_f0_interpolated
 from pytorch_backend.feats.stats import compute_prosody_stats, load_prosody_stats
+from tests.process_group import run as run_in_group
 
 REPO = Path(__file__).resolve().parent.parent
 CONF = {"fs": 22050, "n_fft": 1024, "hop_length": 256, "win_length": 1024, "n_mels": 80, "nj": 2}
@@ -83,7 +82,7 @@ def test_log_f0_interpolation_and_energy():
 def test_compute_stats_cli_adds_pitch_energy_stats(dumped):
     root, _, out = dumped
     stats_path = root / "dump" / "stats.npz"
-    proc = subprocess.run([sys.executable, str(REPO / "steps" / "compute_stats.py"), "--feats-scp",
+    proc = run_in_group([sys.executable, str(REPO / "steps" / "compute_stats.py"), "--feats-scp",
                            str(out / "feats.scp"), "--out", str(stats_path)], cwd=root, capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr

@@ -3,7 +3,6 @@ that the generic rules of recipes/corpus.smk serve; bad recipes are errors namin
 
 import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from local import prepare as recipes
 from local.common.source import Source
 from pipeline.lookup import ConfLookup
 from pytorch_backend.errors import ConfigError
+from tests.process_group import run as run_in_group
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -90,7 +90,7 @@ def test_cli_prepares_the_generated_corpus(tmp_path):
             "prep": {"num_sentences": 4, "emotions_per_sentence": 2, "speakers": ["m3"], "seed": 7,
                      "dev_sentences": 1, "eval_sentences": 1, "num_workers": 1}}
     generate_corpus(conf, tmp_path / "c", progress=False)
-    proc = subprocess.run([sys.executable, "-m", "local.prepare", "--recipe", "espeak_emo", "--conf",
+    proc = run_in_group([sys.executable, "-m", "local.prepare", "--recipe", "espeak_emo", "--conf",
                            json.dumps(conf), "--root", str(tmp_path / "c"), "--data-dir", str(tmp_path / "data"),
                            "--no-progress"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]

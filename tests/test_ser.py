@@ -22,6 +22,7 @@ from pytorch_backend.ser.infer import EmotionPredictor
 from pytorch_backend.ser.metrics import classification_report, confusion_matrix
 from pytorch_backend.ser.train import train_ser
 from tests.ser_fixtures import EMOTIONS, SER_CONF, ser_step_conf, tiny_setup
+from tests.process_group import run as run_in_group
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -132,7 +133,7 @@ def test_cli_utterance_without_features_is_an_error(trained, tmp_path):
     out = tmp_path / "out"
     cmd = [sys.executable, str(REPO / "steps/train_ser.py"), "--conf", json.dumps(ser_step_conf()),
            "--data-root", str(data), "--dump", str(trained["dump"]), "--out", str(out)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd="/")
+    proc = run_in_group(cmd, capture_output=True, text=True, cwd="/")
     assert proc.returncode == 1
     assert "train/feats.scp (utterance spk1-train-zzz-999): no features" in proc.stderr
     assert "utt2emo" in proc.stderr
@@ -143,7 +144,7 @@ def test_cli_bad_model_keyword(trained, tmp_path):
     conf = ser_step_conf({**SER_CONF, "model_conf": {"layers": 3}})
     cmd = [sys.executable, str(REPO / "steps/train_ser.py"), "--conf", json.dumps(conf),
            "--data-root", str(trained["data"]), "--dump", str(trained["dump"]), "--out", str(tmp_path / "o")]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd="/")
+    proc = run_in_group(cmd, capture_output=True, text=True, cwd="/")
     assert proc.returncode == 1
     assert "conf/eval.yaml: key 'ser.model_conf.layers'" in proc.stderr
 

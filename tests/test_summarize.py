@@ -1,7 +1,6 @@
 """summary.json / results.md from small fake stage outputs."""
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -9,6 +8,7 @@ import pytest
 
 from pytorch_backend.errors import DataError
 from pytorch_backend.eval.summary import collect, read_json, render_markdown, summarize
+from tests.process_group import run as run_in_group
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -102,13 +102,13 @@ def test_cli_writes_done_last_and_reports_errors(fake_exp):
     exp, ser = fake_exp
     cmd = [sys.executable, str(REPO / "steps/summarize.py"), "--exp-dir", str(exp), "--ser-dir", str(ser),
            "--vocoders", "griffin_lim", "--split", "eval"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd="/")
+    proc = run_in_group(cmd, capture_output=True, text=True, cwd="/")
     assert proc.returncode == 0, proc.stderr
     done, summary = exp / "done", exp / "summary.json"
     assert done.stat().st_mtime_ns >= summary.stat().st_mtime_ns
     assert done.stat().st_mtime_ns >= (exp / "results.md").stat().st_mtime_ns
     (ser / "ser.json").unlink()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd="/")
+    proc = run_in_group(cmd, capture_output=True, text=True, cwd="/")
     assert proc.returncode == 1
     assert "ser.json: file not found" in proc.stderr
 

@@ -5,7 +5,6 @@ directory, refused when truncated or edited), and the errors a bad request gets.
 import json
 import os
 import shutil
-import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -22,6 +21,7 @@ from pytorch_backend.synth.export import pack_experiment
 from pytorch_backend.synth.textemo import TextEmotion
 from synth_fixtures import BACKENDS, build_bpe_experiment, build_experiments
 from tts_fixtures import FEATS_CONF
+from tests.process_group import run as run_in_group
 
 REPO = Path(__file__).resolve().parent.parent
 torch.set_num_threads(1)
@@ -471,7 +471,7 @@ def test_pack_loads_in_a_fresh_directory_through_the_console_script(packs, tmp_p
     emotts = Path(sys.executable).parent / "emotts"
     if not emotts.exists():
         pytest.skip("the console script is not installed (pip install -e .)")
-    proc = subprocess.run([str(emotts), "synthesize", "-m", "model.zip", "--text-file", "lines.txt", "--out-dir",
+    proc = run_in_group([str(emotts), "synthesize", "-m", "model.zip", "--text-file", "lines.txt", "--out-dir",
                            "wavs", "--vocoder", "hifigan"], cwd=fresh, env=env, capture_output=True, text=True,
                           timeout=300, start_new_session=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -480,12 +480,12 @@ def test_pack_loads_in_a_fresh_directory_through_the_console_script(packs, tmp_p
 
 
 def test_steps_synthesize_module(exps, tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "steps.synthesize", "-m", str(exps["exp"]["fastspeech2"]),
+    proc = run_in_group([sys.executable, "-m", "steps.synthesize", "-m", str(exps["exp"]["fastspeech2"]),
                            "--text", "Bad cab!", "--emotion", "happy", "-o", str(tmp_path / "a.wav")], cwd=REPO,
                           capture_output=True, text=True, timeout=300, start_new_session=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert sf.info(str(tmp_path / "a.wav")).samplerate == 8000
-    bad = subprocess.run([sys.executable, "-m", "steps.synthesize", "-m", str(tmp_path / "nothing.zip"), "--text",
+    bad = run_in_group([sys.executable, "-m", "steps.synthesize", "-m", str(tmp_path / "nothing.zip"), "--text",
                           "x", "-o", str(tmp_path / "b.wav")], cwd=REPO, capture_output=True, text=True,
                          timeout=300, start_new_session=True)
     assert bad.returncode == 1 and "nothing.zip: no such model" in bad.stderr

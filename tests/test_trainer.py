@@ -1,7 +1,6 @@
 """Training: outputs, schedules, exact resume, corrupt checkpoints, reruns, config errors."""
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from pytorch_backend.train.device import get_rng_state, set_rng_state
 from pytorch_backend.tts.training import train_tts
 from pytorch_backend.train.schedulers import LRSchedule, build_optimizer
 from tts_fixtures import make_corpus, tiny_conf
+from tests.process_group import run as run_in_group
 
 REPO = Path(__file__).resolve().parent.parent
 torch.set_num_threads(1)
@@ -180,7 +180,7 @@ def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
 def test_cli_reports_unknown_model_in_one_line(corpus, tmp_path):
     conf = tiny_conf("gst")
     conf["tts"]["model"] = "wavenet9"
-    proc = subprocess.run([sys.executable, str(REPO / "steps" / "train_tts.py"), "--conf", json.dumps(conf),
+    proc = run_in_group([sys.executable, str(REPO / "steps" / "train_tts.py"), "--conf", json.dumps(conf),
                            "--data-root", str(corpus["data_root"]), "--tokens", str(corpus["tokens"]),
                            "--dump", str(corpus["dump"]), "--out", str(tmp_path / "train"), "--threads", "1",
                            "--source", "conf/tts/wavenet9.yaml"], capture_output=True, text=True, cwd=tmp_path)

@@ -1,6 +1,5 @@
 """Tests of the Kaldi data-dir validator (pytorch_backend.data.validate) and its step script."""
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import soundfile
 
 from pytorch_backend.data.validate import validate_data_dir
 from pytorch_backend.errors import DataError
+from tests.process_group import run as run_in_group
 
 REPO = Path(__file__).resolve().parent.parent
 EMOTIONS = ["neutral", "happy", "sad"]
@@ -272,7 +272,7 @@ def test_errors_are_collected_and_first_leads(tmp_path):
 
 
 def run_step(*args, cwd=None):
-    return subprocess.run([sys.executable, str(REPO / "steps" / "validate_data_dir.py"), *args],
+    return run_in_group([sys.executable, str(REPO / "steps" / "validate_data_dir.py"), *args],
                           capture_output=True, text=True, cwd=cwd)
 
 

@@ -20,6 +20,7 @@ from pytorch_backend.errors import ConfigError, DataError
 from pytorch_backend.feats import LogMelExtractor
 from pytorch_backend.vocoders import VOCODERS, GriffinLim, build_vocoder
 from pytorch_backend.vocoders.synth import check_utt_filename, load_feats_scp
+from tests.process_group import run as run_in_group
 
 REPO = Path(__file__).resolve().parent.parent
 FEATS = dict(defaults_of(FEATS_SCHEMA), trim_silence=False)
@@ -140,7 +141,7 @@ def write_scp(tmp_path, mats: dict) -> Path:
 
 
 def run_vocode(conf: dict, scp, out, cwd) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(REPO / "steps" / "vocode.py"), "--conf", json.dumps(conf),
+    return run_in_group([sys.executable, str(REPO / "steps" / "vocode.py"), "--conf", json.dumps(conf),
                            "--feats-scp", str(scp), "--out", str(out)],
                           cwd=cwd, capture_output=True, text=True, timeout=300)
 

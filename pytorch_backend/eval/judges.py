@@ -23,15 +23,16 @@ from pytorch_backend.eval.speaker_sim import speaker_similarity_enabled
 
 
 def judge_flags(eval_conf: dict, corpus: str, language: str, num_speakers: int) -> dict:
-    """``{"dnsmos": {"personalized": bool} | None, "pocketsphinx": bool, "speaker_similarity": bool}``.
+    """``{"dnsmos": {"personalized": bool, "max_windows": int | None} | None, "pocketsphinx": bool,
+    "speaker_similarity": bool}``.
 
     A judge whose section is missing from ``eval_conf`` does not run (the DAG always passes the
     whole ``eval`` conf, with the schema's defaults filled in).
     """
     dn = eval_conf.get("dnsmos")
     ps, spk = eval_conf.get("pocketsphinx"), eval_conf.get("speaker_similarity")
-    return {"dnsmos": {"personalized": bool(dn.get("personalized", False))} if dn and dn.get("enabled", True)
-            else None,
+    return {"dnsmos": {"personalized": bool(dn.get("personalized", False)), "max_windows": dn.get("max_windows")}
+            if dn and dn.get("enabled", True) else None,
             "pocketsphinx": ps is not None and pocketsphinx_enabled(ps, corpus, language),
             "speaker_similarity": spk is not None and speaker_similarity_enabled(spk, num_speakers)}
 
@@ -50,7 +51,8 @@ def build_judges(flags: dict | None, threads: int = 1) -> Judges:
     if flags.get("dnsmos") is not None:
         from pytorch_backend.eval.dnsmos import Dnsmos
 
-        out.dnsmos = Dnsmos(personalized=flags["dnsmos"].get("personalized", False), threads=threads)
+        out.dnsmos = Dnsmos(personalized=flags["dnsmos"].get("personalized", False), threads=threads,
+                            max_windows=flags["dnsmos"].get("max_windows"))
     if flags.get("pocketsphinx"):
         from pytorch_backend.eval.pocketsphinx_wer import PocketSphinx
 
