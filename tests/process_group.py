@@ -27,6 +27,8 @@ def kill_group(proc: subprocess.Popen) -> None:
 def run(cmd, *, timeout: float | None = DEFAULT_TIMEOUT, capture_output: bool = False, text: bool = False,
         input=None, check: bool = False, **popen_kwargs) -> subprocess.CompletedProcess:
     """Like ``subprocess.run`` (same arguments and result), in a new process group."""
+    if "start_new_session" in popen_kwargs or "process_group" in popen_kwargs:
+        raise ValueError("run() always starts a new session; do not pass start_new_session/process_group")
     if capture_output:
         popen_kwargs.setdefault("stdout", subprocess.PIPE)
         popen_kwargs.setdefault("stderr", subprocess.PIPE)

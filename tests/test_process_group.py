@@ -43,3 +43,8 @@ def test_timeout_kills_the_grandchildren_too(tmp_path):
     while alive(grandchild) and time.time() < deadline:
         time.sleep(0.05)
     assert not alive(grandchild)
+
+
+def test_a_caller_cannot_turn_the_new_session_off():
+    with pytest.raises(ValueError, match="always starts a new session"):
+        run([sys.executable, "-c", "pass"], start_new_session=False)

@@ -473,7 +473,7 @@ def test_pack_loads_in_a_fresh_directory_through_the_console_script(packs, tmp_p
         pytest.skip("the console script is not installed (pip install -e .)")
     proc = run_in_group([str(emotts), "synthesize", "-m", "model.zip", "--text-file", "lines.txt", "--out-dir",
                            "wavs", "--vocoder", "hifigan"], cwd=fresh, env=env, capture_output=True, text=True,
-                          timeout=300, start_new_session=True)
+                          timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert sorted(p.name for p in (fresh / "wavs").glob("*.wav")) == ["utt0001.wav", "utt0002.wav"]
     assert not (fresh / "exp").exists() and "ERROR" not in proc.stderr
@@ -482,12 +482,12 @@ def test_pack_loads_in_a_fresh_directory_through_the_console_script(packs, tmp_p
 def test_steps_synthesize_module(exps, tmp_path):
     proc = run_in_group([sys.executable, "-m", "steps.synthesize", "-m", str(exps["exp"]["fastspeech2"]),
                            "--text", "Bad cab!", "--emotion", "happy", "-o", str(tmp_path / "a.wav")], cwd=REPO,
-                          capture_output=True, text=True, timeout=300, start_new_session=True)
+                          capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert sf.info(str(tmp_path / "a.wav")).samplerate == 8000
     bad = run_in_group([sys.executable, "-m", "steps.synthesize", "-m", str(tmp_path / "nothing.zip"), "--text",
                           "x", "-o", str(tmp_path / "b.wav")], cwd=REPO, capture_output=True, text=True,
-                         timeout=300, start_new_session=True)
+                         timeout=300)
     assert bad.returncode == 1 and "nothing.zip: no such model" in bad.stderr
 
 
