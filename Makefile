@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 PYTHON ?= python3.11
 CORES ?= 2
+# test worker processes: the suite mostly runs one thread at a time, so 2 workers use 2 cores
+TEST_WORKERS ?= 2
 
 .PHONY: setup demo guard test lint bench clean-exp
 
@@ -18,7 +20,7 @@ guard: demo
 	. ./path.sh && python -m steps.check_quality --guard conf/guard.yaml exp/espeak_emo_gst
 
 test:
-	. ./path.sh && pytest -q
+	. ./path.sh && pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 lint:
 	. ./path.sh && snakemake --lint

@@ -83,6 +83,7 @@ TTS_SCHEMA = {
         "threshold": 0.5,
         "maxlenratio": 12.0,  # max output frames per input token
         "minlenratio": 0.0,
+        "attention_window": None,  # [back, forward]: attention constraint of autoregressive decoding
         # emotion controls (pytorch_backend/tts/controls.py)
         "emotion": None,  # one label for every utterance (None: each utterance's own)
         "intensity": 1.0,  # 0..1, interpolation from `neutral` to the emotion

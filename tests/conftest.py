@@ -9,3 +9,15 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+# The longest test files first: `make test` hands whole files to two workers in collection
+# order, so the end-to-end DAG runs (several minutes each) must not start last.
+SLOW_FIRST = ("test_pipeline.py", "test_report_dag.py")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    def rank(item):
+        name = item.path.name
+        return SLOW_FIRST.index(name) if name in SLOW_FIRST else len(SLOW_FIRST)
+
+    items.sort(key=rank)  # stable: the order inside each file is kept

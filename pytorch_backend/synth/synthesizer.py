@@ -379,7 +379,8 @@ class Synthesizer:
                 [torch.tensor(u.tokens, dtype=torch.long) for u in us], speakers=[u.speaker for u in us],
                 emotion_weights=None if w[0] is None else torch.stack(w).to(self.device),
                 styles=None if s[0] is None else torch.stack(s).to(self.device), threshold=threshold,
-                maxlenratio=maxlenratio, minlenratio=minlenratio, seeds=[u.seed for u in us], **kwargs)
+                maxlenratio=maxlenratio, minlenratio=minlenratio, seeds=[u.seed for u in us],
+                attention_window=self.decode_conf.get("attention_window"), **kwargs)
             for i, r in zip(chunk, res):
                 mel = (r["mel"].float().cpu() * self.std + self.mean).numpy().astype(np.float32)
                 mel = apply_postfilter(mel, self.decode_conf, float(self.feats_conf.get("log_floor", 1.0e-5)))

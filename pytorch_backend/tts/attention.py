@@ -9,6 +9,11 @@ Speed: the location convolution (``loc_channels`` filters of width ``loc_kernel`
 projection ``U`` are both linear, so they are merged into one (2 * kernel -> attn_dim) matrix
 once per batch and applied to unfolded windows of the weights with a single matmul per
 decoder step, instead of a small convolution per step (slow on CPU).
+
+Inference may confine each step to a window of tokens around the previous step's peak
+(``window=(back, forward)``), the attention constraint of ESPnet's Tacotron 2 decoding and
+of Deep Voice 3 (Ping et al. 2018, sec. 3.4): a model trained for a short budget then cannot
+jump ahead (skipped words) or fall back (repeated words) when fed its own predictions.
 """
 
 from __future__ import annotations
@@ -55,12 +60,27 @@ class LocationSensitiveAttention(nn.Module):
         """
         return self.attend(self.query(query), memory, processed, prev_weights, cum_weights, mask)
 
-    def attend(self, query_proj, memory, processed, prev_weights, cum_weights, mask):
+    def attend(self, query_proj, memory, processed, prev_weights, cum_weights, mask, window=None):
         """``forward`` with the query already projected (B, A): lets a caller project the
-        queries of all steps at once when they do not depend on the attention itself."""
+        queries of all steps at once when they do not depend on the attention itself.
+        ``window`` (back, forward): attend only to tokens within that many positions behind
+        and ahead of the previous step's peak (inference; None: everywhere)."""
+        if window is not None:
+            mask = window_mask(prev_weights, mask, *window)
         loc = self.location_features(prev_weights, cum_weights, processed["loc"])
         energy = self.score(torch.tanh(query_proj.unsqueeze(1) + processed["memory"] + loc))
         energy = energy.squeeze(-1).masked_fill(~mask, float("-inf"))
         weights = F.softmax(energy, dim=-1)
         context = torch.bmm(weights.unsqueeze(1), memory).squeeze(1)
         return context, weights
+
+
+def window_mask(prev_weights: torch.Tensor, mask: torch.Tensor, back: int, forward: int) -> torch.Tensor:
+    """``mask`` (B, N) limited to positions [peak - back, peak + forward] around the peak of
+    ``prev_weights`` (B, N); before the first step (all zeros) the peak is token 0. The peak is
+    a real token, so every row keeps at least one position."""
+    if back < 0 or forward < 0:
+        raise ValueError(f"attention window must be >= 0 on both sides, got ({back}, {forward})")
+    peak = prev_weights.argmax(-1, keepdim=True)
+    pos = torch.arange(prev_weights.size(1), device=prev_weights.device).unsqueeze(0)
+    return mask & (pos >= peak - back) & (pos <= peak + forward)

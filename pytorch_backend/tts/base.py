@@ -85,9 +85,11 @@ class TTSModel(nn.Module, abc.ABC):
 
     @abc.abstractmethod
     def inference(self, tokens, speaker=None, emotion=None, style=None, threshold: float = 0.5,
-                  maxlenratio: float = 12.0, minlenratio: float = 0.0, emotion_weights=None) -> dict:
+                  maxlenratio: float = 12.0, minlenratio: float = 0.0, emotion_weights=None,
+                  attention_window=None) -> dict:
         """Synthesize one utterance from a 1-D token id tensor: ``mel`` (T, n_mels) normalized,
-        ``stop_probs`` (steps,) or None (no stop token), ``alignment`` (steps, N)."""
+        ``stop_probs`` (steps,) or None (no stop token), ``alignment`` (steps, N).
+        ``attention_window`` [back, forward]: the attention constraint of attention models."""
 
     @torch.no_grad()
     def inference_batch(self, tokens: list, speakers=None, emotion_weights=None, styles=None, seeds=None,
@@ -96,7 +98,7 @@ class TTSModel(nn.Module, abc.ABC):
 
         ``speakers`` (B,), ``emotion_weights`` (B, num_emotions), ``styles`` (B, D): one row per
         utterance; a keyword given as a list or tuple is one value per utterance, any other is
-        shared. This default calls :meth:`inference` once per utterance, seeding the global RNG
+        shared (``attention_window`` is always shared). This default calls :meth:`inference` once per utterance, seeding the global RNG
         with ``seeds[b]`` inside a fork of the RNG state (the model's CUDA device included), so the
         caller's random state is left as it was.
         """
@@ -108,7 +110,8 @@ class TTSModel(nn.Module, abc.ABC):
             for i, tok in enumerate(tokens):
                 if seeds is not None:
                     torch.manual_seed(int(seeds[i]))
-                mine = {k: v[i] if isinstance(v, (list, tuple)) else v for k, v in kwargs.items()}
+                mine = {k: v[i] if isinstance(v, (list, tuple)) and k != "attention_window" else v
+                        for k, v in kwargs.items()}
                 out.append(self.inference(tok, speaker=row(speakers, i), emotion_weights=row(emotion_weights, i),
                                           style=row(styles, i), **mine))
         return out

@@ -176,11 +176,12 @@ class Decoder(nn.Module):
 
     @torch.no_grad()
     def inference(self, memory, threshold: float = 0.5, max_steps: int = 1000, min_steps: int = 0,
-                  cond=None):
+                  cond=None, window=None):
         """Free-running decoding of one utterance (B = 1).
 
         Stops after the first step whose stop probability exceeds ``threshold`` (not before
-        ``min_steps`` steps) or after ``max_steps`` steps.
+        ``min_steps`` steps) or after ``max_steps`` steps. ``window`` (back, forward): the
+        attention constraint (attention.window_mask), None for none.
         Returns mel (T, n_mels), stop probabilities (T/r,), alignment (T/r, N).
         """
         if memory.size(0) != 1:
@@ -204,7 +205,8 @@ class Decoder(nn.Module):
             else:
                 out, attn_state = self.attn_rnn(p.unsqueeze(1), attn_state)
                 h = out[:, 0]
-            context, weights = self.attention(h, memory, processed, weights, cum, mask)
+            context, weights = self.attention.attend(self.attention.query(h), memory, processed, weights, cum,
+                                                     mask, window)
             cum = cum + weights
             dec_out, dec_state = self.dec_rnn(self._dec_input(h, context, cond).unsqueeze(1), dec_state)
             mel, stop = self._project(dec_out[:, 0], context)
@@ -219,13 +221,13 @@ class Decoder(nn.Module):
 
     @torch.no_grad()
     def inference_batch(self, memory, memory_mask, threshold: float = 0.5, max_steps=None, min_steps=None,
-                        cond=None, generators=None, lengths=None):
+                        cond=None, generators=None, lengths=None, window=None):
         """Free-running decoding of a padded batch, each utterance stopping on its own.
 
         memory (B, N, D) and memory_mask (B, N) as in training; ``max_steps``/``min_steps``: one
         int per utterance; ``cond`` (B, cond_dim); ``generators``: one CPU generator per
         utterance for the prenet dropout (None: the global generator); ``lengths``: the real memory
-        lengths (default: from the mask). Utterance b stops exactly
+        lengths (default: from the mask); ``window`` as in :meth:`inference`. Utterance b stops exactly
         where :meth:`inference` would stop it (first step past ``min_steps[b]`` whose stop
         probability exceeds ``threshold``, or ``max_steps[b]``); finished utterances leave the
         batch, so the remaining steps only compute the unfinished ones.
@@ -261,7 +263,7 @@ class Decoder(nn.Module):
                 out, attn_state = self.attn_rnn(p.unsqueeze(1), attn_state)
                 h = out[:, 0]
             context, weights = self.attention.attend(self.attention.query(h), memory, {"memory": proj, "loc": loc},
-                                                     weights, cum, mask)
+                                                     weights, cum, mask, window)
             cum = cum + weights
             dec_out, dec_state = self.dec_rnn(self._dec_input(h, context, cond).unsqueeze(1), dec_state)
             mel, stop = self._project(dec_out[:, 0], context)

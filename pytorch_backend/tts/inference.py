@@ -74,7 +74,8 @@ def decode_split(model, meta: dict, dataset: TTSDataset, out_dir, decode_conf: d
         torch.manual_seed(seed + index)
         res = model.inference(item["tokens"], speaker=item["speaker"], **condition(item["emotion"]),
                               threshold=threshold, maxlenratio=float(decode_conf.get("maxlenratio", 12.0)),
-                              minlenratio=float(decode_conf.get("minlenratio", 0.0)))
+                              minlenratio=float(decode_conf.get("minlenratio", 0.0)),
+                              attention_window=decode_conf.get("attention_window"))
         mel = dataset.denormalize(res["mel"].float().cpu()).numpy().astype(np.float32)
         mel = apply_postfilter(mel, decode_conf, log_floor)
         utt = item["utt"]

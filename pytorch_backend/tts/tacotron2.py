@@ -222,11 +222,13 @@ class Tacotron2(TTSModel):
 
     @torch.no_grad()
     def inference(self, tokens, speaker=None, emotion=None, style=None, threshold: float = 0.5,
-                  maxlenratio: float = 12.0, minlenratio: float = 0.0, emotion_weights=None) -> dict:
+                  maxlenratio: float = 12.0, minlenratio: float = 0.0, emotion_weights=None,
+                  attention_window=None) -> dict:
         """Synthesize one utterance from a 1-D token id tensor.
 
         ``emotion`` is an emotion id, ``emotion_weights`` a soft label (num_emotions,) used
-        instead of it; ``style`` the style/latent vector of models that have one.
+        instead of it; ``style`` the style/latent vector of models that have one;
+        ``attention_window`` (back, forward) the attention constraint (None: off).
         Returns ``mel`` (T, n_mels) normalized, ``stop_probs`` (T/r,), ``alignment`` (T/r, N).
         """
         tokens = torch.as_tensor(tokens).view(1, -1)
@@ -242,14 +244,14 @@ class Tacotron2(TTSModel):
         max_steps = max(1, math.ceil(maxlenratio * tokens.size(1) / self.r))
         min_steps = int(minlenratio * tokens.size(1) / self.r)
         mel, probs, align = self.decoder.inference(memory, threshold, max_steps, min_steps,
-                                                   self._decoder_condition(weights))
+                                                   self._decoder_condition(weights), _window(attention_window))
         mel = mel + self.postnet(mel.unsqueeze(0)).squeeze(0)
         return {"mel": mel, "stop_probs": probs, "alignment": align}
 
     @torch.no_grad()
     def inference_batch(self, tokens: list, speakers=None, emotion_weights=None, styles=None,
                         threshold: float = 0.5, maxlenratio: float = 12.0, minlenratio: float = 0.0,
-                        seeds=None, **unused) -> list[dict]:
+                        seeds=None, attention_window=None, **unused) -> list[dict]:
         """Synthesize a batch of utterances (1-D token id tensors of any lengths) at once.
 
         ``speakers`` (B,) ids, ``emotion_weights`` (B, num_emotions) soft labels, ``styles``
@@ -273,7 +275,8 @@ class Tacotron2(TTSModel):
         min_steps = [int(minlenratio * k / self.r) for k in n]
         gens = None if seeds is None else [torch.Generator().manual_seed(int(s)) for s in seeds]
         decoded = self.decoder.inference_batch(memory, mask, threshold, max_steps, min_steps,
-                                               self._decoder_condition(weights), gens, lengths=n)
+                                               self._decoder_condition(weights), gens, lengths=n,
+                                               window=_window(attention_window))
         frames = [m.size(0) for m, _, _ in decoded]
         mels = memory.new_zeros(b, max(frames), self.n_mels)
         for i, (m, _, _) in enumerate(decoded):
@@ -281,3 +284,12 @@ class Tacotron2(TTSModel):
         mels = mels + self.postnet(mels, length_mask(torch.tensor(frames, device=device), mels.size(1)))
         return [{"mel": mels[i, :frames[i]], "stop_probs": probs, "alignment": align}
                 for i, (_, probs, align) in enumerate(decoded)]
+
+
+def _window(attention_window):
+    """The decode conf's ``attention_window`` ([back, forward] or None) as a tuple of ints."""
+    if attention_window is None:
+        return None
+    if len(attention_window) != 2:
+        raise ValueError(f"attention_window must be [back, forward], got {attention_window!r}")
+    return int(attention_window[0]), int(attention_window[1])
