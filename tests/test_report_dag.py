@@ -20,6 +20,9 @@ import pytest
 from browser.cdp import Chromium, chromium_path
 from pipeline_fixtures import make_workdir, snakemake
 
+# the module fixture runs the whole tiny DAG of two backends inside the first test's time limit
+pytestmark = pytest.mark.timeout(1500)
+
 MODELS = ["gst", "fastspeech2"]
 TARGETS = ["results/report/espeak_emo/done", "exp/espeak_emo_gst/report/done"]
 CLICK = """((text, nth) => {
