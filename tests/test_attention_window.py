@@ -54,3 +54,10 @@ def test_windowed_decoding_moves_at_most_the_window_and_batches_the_same(name):
     with pytest.raises(ValueError, match=r"attention_window must be \[back, forward\]"):
         model.inference(tokens[0], speaker=0, emotion_weights=None if weights is None else weights[0],
                         style=None if styles is None else styles[0], attention_window=[3])
+
+
+def test_window_mask_stays_on_the_weights_device():
+    prev = torch.zeros(2, 5, device="meta")
+    mask = torch.ones(2, 5, dtype=torch.bool, device="meta")
+    got = window_mask(prev, mask, 1, 3)
+    assert got.device.type == "meta" and got.shape == (2, 5) and got.dtype == torch.bool
