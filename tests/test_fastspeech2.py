@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from prosody_fixtures import TINY_FS2, add_prosody, tiny_fs2_conf
 from scipy.stats import betabinom
 from tts_fixtures import EMOTIONS, N_MELS, make_corpus
@@ -283,3 +284,108 @@ def test_fft_attention_matches_multihead_attention_on_real_positions():
     ref, _ = block.attn(x, x, x, key_padding_mask=~mask, need_weights=False)
     torch.testing.assert_close(ours[mask], ref[mask], atol=1e-5, rtol=1e-5)
     assert set(block.state_dict()) >= {"attn.in_proj_weight", "attn.in_proj_bias", "attn.out_proj.weight"}
+
+
+# -- frame-level variance (variance_level: frame, predict_voicing) ------------------------------
+def frame_batch(seed=0):
+    batch = padded_batch(seed)
+    g = torch.Generator().manual_seed(seed + 1)
+    batch["voiced"] = (torch.rand(batch["pitch"].shape, generator=g) > 0.3) & (
+        torch.arange(19).view(1, -1) < batch["mel_lens"].view(-1, 1))
+    return batch
+
+
+def test_frame_level_variance_shapes_padding_invariance_and_voicing_loss():
+    model = tiny(variance_level="frame", predict_voicing=True).eval()
+    batch = frame_batch()
+    with torch.no_grad():
+        out = model.forward_batch(batch)
+        assert out["pitch_pred"].shape == out["energy_pred"].shape == out["voiced_logit"].shape == (2, 19)
+        torch.testing.assert_close(out["pitch_target"], batch["pitch"])  # frame targets: the frame values
+        assert out["mel_after"][1, 9:].abs().sum() == 0 and out["pitch_pred"][1, 9:].abs().sum() == 0
+        for i in range(2):
+            one = single(batch, i)
+            one["voiced"] = one["voiced"][:, :int(batch["mel_lens"][i])]
+            alone = model.forward_batch(one)
+            t = int(batch["mel_lens"][i])
+            torch.testing.assert_close(alone["mel_after"][0], out["mel_after"][i, :t], atol=1e-5, rtol=1e-4)
+            torch.testing.assert_close(alone["voiced_logit"][0], out["voiced_logit"][i, :t], atol=1e-5, rtol=1e-4)
+        terms = model.compute_loss(out, batch, step=100)
+        # the voicing term is the masked BCE of the logits, and it is part of the total
+        expected = F.binary_cross_entropy_with_logits(
+            torch.cat([out["voiced_logit"][0], out["voiced_logit"][1, :9]]),
+            torch.cat([batch["voiced"][0], batch["voiced"][1, :9]]).float())
+        assert float(terms["voicing"]) == pytest.approx(float(expected), rel=1e-5)
+        heavier = tiny(variance_level="frame", predict_voicing=True, voicing_weight=3.0).eval()
+        heavier.load_state_dict(model.state_dict())
+        diff = heavier.compute_loss(heavier.forward_batch(batch), batch, step=100)["loss"] - terms["loss"]
+        assert float(diff) == pytest.approx(2.0 * float(terms["voicing"]), rel=1e-4)
+        dirty = copy.deepcopy(batch)  # garbage in the padding changes nothing
+        dirty["pitch"][1, 9:], dirty["energy"][1, 9:], dirty["voiced"][1, 9:] = -30.0, 30.0, True
+        dirty_terms = model.compute_loss(model.forward_batch(dirty), dirty, step=100)
+        # the decoder is told the voicing: flipping it changes the mel
+        flipped = copy.deepcopy(batch)
+        flipped["voiced"][0, :19] = ~flipped["voiced"][0, :19]
+        assert not torch.allclose(model.forward_batch(flipped)["mel_after"][0], out["mel_after"][0])
+    for k in terms:
+        assert float(dirty_terms[k]) == pytest.approx(float(terms[k]), rel=1e-4, abs=1e-5), k
+
+
+def test_frame_level_variance_is_optional_in_voicing_and_refuses_bad_settings():
+    model = tiny(variance_level="frame").eval()  # frame pitch/energy without a voicing output
+    batch = padded_batch()
+    with torch.no_grad():
+        out = model.forward_batch(batch)
+    assert "voiced_logit" not in out and out["pitch_pred"].shape == (2, 19)
+    assert "voicing" not in model.compute_loss(out, batch)
+    with pytest.raises(ConfigError, match="variance_level must be one of"):
+        tiny(variance_level="phrase")
+    with pytest.raises(ConfigError, match="predict_voicing needs variance_level: frame"):
+        tiny(predict_voicing=True)
+    with pytest.raises(ValueError, match="no 'voiced'"):
+        tiny(variance_level="frame", predict_voicing=True).forward_batch(padded_batch())
+
+
+def test_frame_level_inference_controls_and_batch_equal_one_at_a_time():
+    model = tiny(variance_level="frame", predict_voicing=True).eval()
+    tokens = [torch.tensor([3, 4, 5, 6, 11]), torch.tensor([7, 8, 2])]
+    one = model.inference(tokens[0], speaker=1, emotion=2)
+    t = one["mel"].shape[0]
+    assert one["pitch"].shape == one["energy"].shape == one["voiced"].shape == (t,)
+    assert set(one["voiced"].unique().tolist()) <= {0.0, 1.0}
+    shifted = model.inference(tokens[0], speaker=1, emotion=2, pitch_shift=1.0)
+    torch.testing.assert_close(shifted["pitch"], one["pitch"] + 1.0)
+    assert not torch.allclose(shifted["mel"], one["mel"])  # the decoder follows the frame pitch
+    louder = model.inference(tokens[0], speaker=1, emotion=2, energy_scale=2.0, energy_shift=0.5)
+    torch.testing.assert_close(louder["energy"], 2.0 * one["energy"] + 0.5)
+    weights = torch.eye(NUM_EMO)[[2, 0]]
+    batch = model.inference_batch(tokens, speakers=[1, 0], emotion_weights=weights, pitch_shift=[0.0, 0.5])
+    for i, res in enumerate(batch):
+        alone = model.inference(tokens[i], speaker=[1, 0][i], emotion=[2, 0][i], pitch_shift=[0.0, 0.5][i])
+        assert res["pitch"].shape == res["voiced"].shape == (res["mel"].shape[0],)
+        for key in ("mel", "pitch", "energy", "voiced"):
+            torch.testing.assert_close(res[key], alone[key], atol=1e-5, rtol=1e-4)
+
+
+def test_frame_level_variance_learns_the_voicing_of_the_tiny_corpus(tmp_path):
+    """The tiny corpus's 'h' tokens are unvoiced (F0 0) and every other token is voiced: after a
+    short training the frame voicing output says so at inference."""
+    from pytorch_backend.tts.loading import load_trained
+    from pytorch_backend.tts.training import train_tts
+
+    paths = add_prosody(make_corpus(tmp_path))
+    conf = tiny_fs2_conf(max_steps=100, eval_interval=50, save_interval=50, log_interval=10)
+    conf["tts"]["model_conf"].update(variance_level="frame", predict_voicing=True)
+    summary = train_tts(conf, paths["data_root"], paths["tokens"], paths["dump"], tmp_path / "exp",
+                        threads=1, source="tiny")
+    first = _first_train_row(tmp_path / "exp")
+    assert summary["last_train"]["voicing"] < 0.5 * first["voicing"]
+    model, meta = load_trained(tmp_path / "exp")
+    h, eos = meta["tokens"].index("h"), len(meta["tokens"]) - 1
+
+    def voiced_share(ids):
+        return float(model.inference(torch.tensor(ids), speaker=0, emotion=2)["voiced"].mean())
+
+    assert voiced_share([2, 3, 4, 5, 6, 7, eos]) >= 0.9
+    assert voiced_share([h] * 6) <= 0.1
+    assert 0.5 <= voiced_share([2, h, 3, 4, h, 5, eos]) <= 0.95

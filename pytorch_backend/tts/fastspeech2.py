@@ -17,6 +17,13 @@ pitch/energy are averaged into token targets. A binarization loss pulls the soft
 towards the hard path after ``bin_loss_start`` steps. At inference the predicted durations,
 pitch and energy are used instead.
 
+Pitch and energy are modelled per token (``variance_level: token``, as in FastPitch) or per
+frame (``variance_level: frame``, as in the FastSpeech 2 paper): then the predictors run on the
+expanded frame states, their embeddings are added to the frames, and with ``predict_voicing``
+the pitch predictor also gives a voiced/unvoiced logit per frame (trained with BCE, its 0/1
+decision embedded like pitch), so the decoder is told the contour inside a token and where
+voicing starts and stops instead of averaging them away.
+
 Emotion: the emotion vector is ``weights @ emotion_embedding.weight`` for a probability vector
 ``weights`` over the emotions (a label is its one-hot), so intensity (neutral -> emotion) and
 mixtures of two emotions are expressed by soft labels.
@@ -37,6 +44,8 @@ from pytorch_backend.tts.layers.transformer import FFTStack
 from pytorch_backend.tts.layers.variance import (ValueEmbedding, VariancePredictor, durations_to_path, expand,
                                                  token_average)
 
+VARIANCE_LEVELS = ("token", "frame")
+
 
 class FastSpeech2(TTSModel):
     """FastSpeech 2 with learned alignment. ``num_*``/``n_mels`` come from the data, the rest
@@ -56,15 +65,22 @@ class FastSpeech2(TTSModel):
                  postnet_kernel: int = 5, mel_loss: str = "l1", duration_weight: float = 1.0,
                  pitch_weight: float = 1.0, energy_weight: float = 1.0, ctc_weight: float = 1.0,
                  bin_weight: float = 1.0, bin_loss_start: int = 300, bin_loss_warmup: int = 200,
-                 max_frames_per_token: int = 60):
+                 max_frames_per_token: int = 60, variance_level: str = "token", predict_voicing: bool = False,
+                 voicing_weight: float = 1.0):
         super().__init__()
         if mel_loss not in ("l1", "l1+l2"):
             raise ValueError(f"mel_loss must be l1 or l1+l2, got '{mel_loss}'")
+        if variance_level not in VARIANCE_LEVELS:
+            raise ValueError(f"variance_level must be one of {VARIANCE_LEVELS}, got '{variance_level}'")
+        if predict_voicing and variance_level != "frame":
+            raise ValueError("predict_voicing needs variance_level: frame (voicing is a frame property)")
+        self.variance_level = variance_level
+        self.predict_voicing = bool(predict_voicing)
         self.n_mels = n_mels
         self.num_emotions = num_emotions
         self.mel_loss_kind = mel_loss
         self.weights = {"dur": duration_weight, "pitch": pitch_weight, "energy": energy_weight,
-                        "ctc": ctc_weight}
+                        "ctc": ctc_weight, "voicing": voicing_weight}
         self.bin_weight = bin_weight
         self.bin_loss_start = int(bin_loss_start)
         self.bin_loss_warmup = int(bin_loss_warmup)
@@ -77,10 +93,12 @@ class FastSpeech2(TTSModel):
         self.cond_enc = nn.Linear(n_cond * cond_dim, dim) if n_cond else None
         self.cond_dec = nn.Linear(n_cond * cond_dim, dim) if n_cond else None
         self.duration_predictor = VariancePredictor(dim, predictor_channels, predictor_kernel, predictor_dropout)
-        self.pitch_predictor = VariancePredictor(dim, predictor_channels, predictor_kernel, predictor_dropout)
+        self.pitch_predictor = VariancePredictor(dim, predictor_channels, predictor_kernel, predictor_dropout,
+                                                 outputs=2 if self.predict_voicing else 1)
         self.energy_predictor = VariancePredictor(dim, predictor_channels, predictor_kernel, predictor_dropout)
         self.pitch_embed = ValueEmbedding(dim, value_kernel)
         self.energy_embed = ValueEmbedding(dim, value_kernel)
+        self.voicing_embed = ValueEmbedding(dim, value_kernel) if self.predict_voicing else None
         self.aligner = AlignmentEncoder(n_mels, dim, align_channels, align_temperature)
         self.prior_scaling = float(prior_scaling)
         self.decoder = FFTStack(dim, dec_layers, heads, ffn_hidden, ffn_kernels, dec_dropout)
@@ -132,8 +150,8 @@ class FastSpeech2(TTSModel):
             h = (h + self.cond_enc(cond).unsqueeze(1)) * mask.unsqueeze(-1).to(h.dtype)
         return emb, h, mask
 
-    def _decode(self, h, path, mel_lens, cond):
-        frames = expand(h, path)
+    def _decode(self, frames, mel_lens, cond):
+        """Frame states (B, T, dim) -> ``mel_before``/``mel_after`` (B, T, n_mels), zero at padding."""
         mask = length_mask(mel_lens, frames.size(1))
         if cond is not None:
             frames = frames + self.cond_dec(cond).unsqueeze(1)
@@ -146,6 +164,20 @@ class FastSpeech2(TTSModel):
             out["mel_after"] = mel
         return out
 
+    def _predict_frame_values(self, frames, fmask):
+        """Frame-level pitch (B, T) and, with ``predict_voicing``, the voiced logit (B, T) (else None)."""
+        pred = self.pitch_predictor(frames, fmask)
+        if not self.predict_voicing:
+            return pred, None
+        pitch, logit = pred.unbind(-1)
+        return pitch, logit
+
+    def _embed_frame_values(self, frames, fmask, pitch, energy, voiced):
+        frames = frames + self.pitch_embed(pitch, fmask) + self.energy_embed(energy, fmask)
+        if self.voicing_embed is not None:
+            frames = frames + self.voicing_embed(voiced.to(frames.dtype), fmask)
+        return frames
+
     # -- training ----------------------------------------------------------------------------
     def forward_batch(self, batch: dict) -> dict:
         """Teacher-forced pass on a collated batch (tokens, token_lens, mels, mel_lens, speakers,
@@ -153,9 +185,11 @@ class FastSpeech2(TTSModel):
         if "pitch" not in batch or "energy" not in batch:
             raise ValueError("fastspeech2 trains on pitch and energy: load the dataset with_prosody=True")
         return self(batch["tokens"], batch["token_lens"], batch["mels"], batch["mel_lens"],
-                    batch["pitch"], batch["energy"], batch.get("speakers"), batch.get("emotions"))
+                    batch["pitch"], batch["energy"], batch.get("speakers"), batch.get("emotions"),
+                    batch.get("voiced"))
 
-    def forward(self, tokens, token_lens, mels, mel_lens, pitch, energy, speakers=None, emotions=None) -> dict:
+    def forward(self, tokens, token_lens, mels, mel_lens, pitch, energy, speakers=None, emotions=None,
+                voiced=None) -> dict:
         b = tokens.size(0)
         cond = self._conditions(b, tokens.device, speakers, emotions)
         emb, h, tmask = self._encode(tokens, token_lens, cond)
@@ -167,13 +201,28 @@ class FastSpeech2(TTSModel):
         pitch_tok = token_average(pitch, hard)
         energy_tok = token_average(energy, hard)
         log_dur_pred = self.duration_predictor(h, tmask)
-        pitch_pred = self.pitch_predictor(h, tmask)
-        energy_pred = self.energy_predictor(h, tmask)
-        h = h + self.pitch_embed(pitch_tok, tmask) + self.energy_embed(energy_tok, tmask)
-        out = self._decode(h, hard, mel_lens, cond)
+        voiced_logit = voiced_target = None
+        if self.variance_level == "token":
+            pitch_target, energy_target = token_average(pitch, hard), token_average(energy, hard)
+            pitch_pred = self.pitch_predictor(h, tmask)
+            energy_pred = self.energy_predictor(h, tmask)
+            h = h + self.pitch_embed(pitch_target, tmask) + self.energy_embed(energy_target, tmask)
+            frames = expand(h, hard)
+        else:  # frame level: predicted from the expanded states, the true frame values embedded
+            if self.predict_voicing and voiced is None:
+                raise ValueError("predict_voicing trains on the voiced flags: the batch has no 'voiced'")
+            frames = expand(h, hard)
+            pitch_target, energy_target = pitch, energy
+            pitch_pred, voiced_logit = self._predict_frame_values(frames, mmask)
+            energy_pred = self.energy_predictor(frames, mmask)
+            voiced_target = None if voiced is None else voiced.to(frames.dtype) * mmask.to(frames.dtype)
+            frames = self._embed_frame_values(frames, mmask, pitch, energy, voiced_target)
+        out = self._decode(frames, mel_lens, cond)
         out.update(alignments=soft, alignments_hard=hard, attn_logprob=logp, durations=durations,
-                   log_dur_pred=log_dur_pred, pitch_pred=pitch_pred, pitch_target=pitch_tok,
-                   energy_pred=energy_pred, energy_target=energy_tok)
+                   log_dur_pred=log_dur_pred, pitch_pred=pitch_pred, pitch_target=pitch_target,
+                   energy_pred=energy_pred, energy_target=energy_target)
+        if voiced_logit is not None:
+            out.update(voiced_logit=voiced_logit, voiced_target=voiced_target)
         return out
 
     def bin_scale(self, step: int) -> float:
@@ -185,7 +234,8 @@ class FastSpeech2(TTSModel):
 
     def compute_loss(self, out: dict, batch: dict, step: int = 0) -> dict:
         """Masked loss terms and their weighted sum ``loss``: mel (L1 [+L2]), dur (MSE of
-        log(1 + frames)), pitch/energy (token-level MSE), ctc (forward-sum), bin (binarization)."""
+        log(1 + frames)), pitch/energy (MSE per token or per frame, as ``variance_level``), ctc
+        (forward-sum), bin (binarization), voicing (frame BCE, with ``predict_voicing``)."""
         mels, mel_lens, token_lens = batch["mels"], batch["mel_lens"], batch["token_lens"]
         mmask = length_mask(mel_lens, mels.size(1)).unsqueeze(-1).float()
         denom = mmask.sum() * mels.size(-1)
@@ -200,22 +250,30 @@ class FastSpeech2(TTSModel):
         mel = mel_term(out["mel_after"])
         if self.postnet is not None:
             mel = mel + mel_term(out["mel_before"])
+        if self.variance_level == "token":
+            vmask = length_mask(token_lens, batch["tokens"].size(1)).float()
+        else:
+            vmask = mmask.squeeze(-1)
         tmask = length_mask(token_lens, batch["tokens"].size(1)).float()
-        ntok = tmask.sum()
 
-        def tok_mse(pred, target):
-            return ((pred.float() - target.float()).pow(2) * tmask).sum() / ntok
+        def masked_mse(pred, target, mask):
+            return ((pred.float() - target.float()).pow(2) * mask).sum() / mask.sum()
 
-        dur = tok_mse(out["log_dur_pred"], torch.log1p(out["durations"]))
-        pitch = tok_mse(out["pitch_pred"], out["pitch_target"])
-        energy = tok_mse(out["energy_pred"], out["energy_target"])
+        dur = masked_mse(out["log_dur_pred"], torch.log1p(out["durations"]), tmask)
+        pitch = masked_mse(out["pitch_pred"], out["pitch_target"], vmask)
+        energy = masked_mse(out["energy_pred"], out["energy_target"], vmask)
         ctc = forward_sum_loss(out["attn_logprob"].float(), token_lens, mel_lens)
         binl = binarization_loss(out["alignments_hard"], out["alignments"].float(), mel_lens)
         w = self.weights
         total = (mel + w["dur"] * dur + w["pitch"] * pitch + w["energy"] * energy + w["ctc"] * ctc
                  + self.bin_scale(step) * binl)
-        return {"loss": total, "mel": mel, "dur": dur, "pitch": pitch, "energy": energy, "ctc": ctc,
-                "bin": binl}
+        terms = {"mel": mel, "dur": dur, "pitch": pitch, "energy": energy, "ctc": ctc, "bin": binl}
+        if "voiced_logit" in out:
+            bce = F.binary_cross_entropy_with_logits(out["voiced_logit"].float(), out["voiced_target"].float(),
+                                                     reduction="none")
+            terms["voicing"] = (bce * vmask).sum() / vmask.sum()
+            total = total + w["voicing"] * terms["voicing"]
+        return {"loss": total, **terms}
 
     # -- inference ---------------------------------------------------------------------------
     @torch.no_grad()
@@ -231,7 +289,8 @@ class FastSpeech2(TTSModel):
         energy, and ``energy_shift`` is added to it afterwards (train energy std units).
         ``maxlenratio`` caps the total length at that many frames per token (durations
         shrink proportionally); ``threshold``/``minlenratio`` have no meaning here. Returns ``mel`` (T, n_mels) normalized, ``stop_probs`` None,
-        ``alignment`` (T, N) hard, ``durations`` (N,) and the token-level ``pitch``/``energy``.
+        ``alignment`` (T, N) hard, ``durations`` (N,), the ``pitch``/``energy`` (N,) per token or (T,)
+        per frame (``variance_level``) and, with ``predict_voicing``, the 0/1 ``voiced`` (T,).
         """
         if style is not None:
             raise ValueError("fastspeech2 has no reference encoder: a style vector (reference wav or "
@@ -255,14 +314,35 @@ class FastSpeech2(TTSModel):
             if total > limit:
                 durations = 1.0 + torch.floor((durations - 1.0) * (limit - n) / (total - n))
         durations = durations.long()
-        pitch = self.pitch_predictor(h, tmask) + float(pitch_shift)
-        energy = self.energy_predictor(h, tmask) * float(energy_scale) + float(energy_shift)
-        h = h + self.pitch_embed(pitch, tmask) + self.energy_embed(energy, tmask)
         path = durations_to_path(durations)
         mel_lens = durations.sum(1)
-        out = self._decode(h, path, mel_lens, cond)
-        return {"mel": out["mel_after"][0], "stop_probs": None, "alignment": path[0],
-                "durations": durations[0], "pitch": pitch[0], "energy": energy[0]}
+        frames, pitch, energy, voiced = self._adapt(h, tmask, path, mel_lens, float(pitch_shift),
+                                                    float(energy_scale), float(energy_shift))
+        out = self._decode(frames, mel_lens, cond)
+        result = {"mel": out["mel_after"][0], "stop_probs": None, "alignment": path[0],
+                  "durations": durations[0], "pitch": pitch[0], "energy": energy[0]}
+        if voiced is not None:
+            result["voiced"] = voiced[0]
+        return result
+
+    def _adapt(self, h, tmask, path, mel_lens, pitch_shift, energy_scale, energy_shift):
+        """The inference variance adaptor: predicted pitch and energy (shifted/scaled: a number or
+        (B, 1)), and voicing, embedded; returns the frame states (B, T, dim) for the decoder and
+        the pitch, energy (B, N) per token or (B, T) per frame, and the 0/1 voicing (B, T) or None."""
+        if self.variance_level == "token":
+            m = tmask.to(h.dtype)
+            pitch = (self.pitch_predictor(h, tmask) + pitch_shift) * m
+            energy = (self.energy_predictor(h, tmask) * energy_scale + energy_shift) * m
+            h = h + self.pitch_embed(pitch, tmask) + self.energy_embed(energy, tmask)
+            return expand(h, path), pitch, energy, None
+        frames = expand(h, path)
+        fmask = length_mask(mel_lens, frames.size(1))
+        m = fmask.to(frames.dtype)
+        pitch, logit = self._predict_frame_values(frames, fmask)
+        pitch = (pitch + pitch_shift) * m
+        energy = (self.energy_predictor(frames, fmask) * energy_scale + energy_shift) * m
+        voiced = None if logit is None else (logit > 0).to(frames.dtype) * m
+        return self._embed_frame_values(frames, fmask, pitch, energy, voiced), pitch, energy, voiced
 
     @torch.no_grad()
     def inference_batch(self, tokens: list, speakers=None, emotion_weights=None, styles=None, maxlenratio=None,
@@ -305,15 +385,18 @@ class FastSpeech2(TTSModel):
                 if total > limit:
                     durations[i, :n] = 1.0 + torch.floor((row - 1.0) * (limit - n) / (total - n))
         durations = (durations * tmask.to(durations.dtype)).long()
-        pitch = (self.pitch_predictor(h, tmask) + per_utt(pitch_shift, "pitch_shift")) * tmask
-        energy = (self.energy_predictor(h, tmask) * per_utt(energy_scale, "energy_scale")
-                  + per_utt(energy_shift, "energy_shift")) * tmask
-        h = h + self.pitch_embed(pitch, tmask) + self.energy_embed(energy, tmask)
         path = durations_to_path(durations)
         mel_lens = durations.sum(1)
-        out = self._decode(h, path, mel_lens, cond)
+        frames, pitch, energy, voiced = self._adapt(
+            h, tmask, path, mel_lens, per_utt(pitch_shift, "pitch_shift"), per_utt(energy_scale, "energy_scale"),
+            per_utt(energy_shift, "energy_shift"))
+        out = self._decode(frames, mel_lens, cond)
         results = []
         for i, (n, t) in enumerate(zip(n_tokens, mel_lens.tolist())):
-            results.append({"mel": out["mel_after"][i, :t], "stop_probs": None, "alignment": path[i, :t, :n],
-                            "durations": durations[i, :n], "pitch": pitch[i, :n], "energy": energy[i, :n]})
+            span = n if self.variance_level == "token" else t
+            res = {"mel": out["mel_after"][i, :t], "stop_probs": None, "alignment": path[i, :t, :n],
+                   "durations": durations[i, :n], "pitch": pitch[i, :span], "energy": energy[i, :span]}
+            if voiced is not None:
+                res["voiced"] = voiced[i, :t]
+            results.append(res)
         return results

@@ -1,9 +1,11 @@
 """The variance adaptor pieces of FastSpeech 2 (Ren et al. 2021): token-level duration, pitch
 and energy predictors, and the length regulator that expands token states to frames.
 
-Pitch and energy are modelled per TOKEN (as in FastPitch, Łańcucki 2021): the frame values are
+Pitch and energy are modelled per TOKEN (as in FastPitch, Łańcucki 2021: the frame values are
 averaged over each token's frames (the hard alignment), predicted from the token states and
-added back to them through a small convolutional embedding before the expansion.
+added back to them through a small convolutional embedding before the expansion) or per FRAME
+(as in the FastSpeech 2 paper: the same predictor and embedding run over the expanded frame
+states); :class:`~pytorch_backend.tts.fastspeech2.FastSpeech2` chooses.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from torch import nn
 
 
 class VariancePredictor(nn.Module):
-    """Two conv(k) -> ReLU -> LayerNorm -> dropout layers and a linear output: one value per position."""
+    """Two conv(k) -> ReLU -> LayerNorm -> dropout layers and a linear output: one value per
+    position, or ``outputs`` values (the last axis) when more than one."""
 
-    def __init__(self, dim: int, channels: int = 256, kernel: int = 3, dropout: float = 0.1):
+    def __init__(self, dim: int, channels: int = 256, kernel: int = 3, dropout: float = 0.1, outputs: int = 1):
         super().__init__()
         if kernel % 2 == 0:
             raise ValueError(f"variance predictor kernel must be odd, got {kernel}")
@@ -23,15 +26,17 @@ class VariancePredictor(nn.Module):
                                     nn.Conv1d(channels, channels, kernel, padding=kernel // 2)])
         self.norms = nn.ModuleList([nn.LayerNorm(channels), nn.LayerNorm(channels)])
         self.dropout = nn.Dropout(dropout)
-        self.out = nn.Linear(channels, 1)
+        self.outputs = int(outputs)
+        self.out = nn.Linear(channels, self.outputs)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """x (B, N, dim), mask (B, N) -> (B, N), zero at padding."""
+        """x (B, N, dim), mask (B, N) -> (B, N) (or (B, N, outputs)), zero at padding."""
         m = mask.unsqueeze(-1).to(x.dtype)
         for conv, norm in zip(self.convs, self.norms):
             x = conv((x * m).transpose(1, 2)).transpose(1, 2)
             x = self.dropout(norm(torch.relu(x)))
-        return self.out(x * m).squeeze(-1) * mask.to(x.dtype)
+        y = self.out(x * m) * m
+        return y.squeeze(-1) if self.outputs == 1 else y
 
 
 class ValueEmbedding(nn.Module):
