@@ -30,6 +30,10 @@ torch.set_num_threads(1)
 pytestmark = pytest.mark.filterwarnings("ignore:.*copying from a non-meta parameter:UserWarning")
 META = torch.device("meta")
 MODEL_CONFS = {**TINY_MODEL_CONF, "fastspeech2": TINY_FS2}
+# conf variants whose loss has terms of their own: (backend, conf)
+LOSS_CASES = {**{name: (name, conf) for name, conf in MODEL_CONFS.items()},
+              "fastspeech2_frame_voicing": ("fastspeech2", dict(TINY_FS2, variance_level="frame",
+                                                                 predict_voicing=True))}
 NUM_TOKENS, NUM_SPK, NUM_EMO = 12, 2, 3
 
 
@@ -66,22 +70,23 @@ def test_every_backend_has_a_tiny_conf_here():
     assert set(MODEL_CONFS) == set(MODELS), "add the new backend's tiny conf to MODEL_CONFS"
 
 
-@pytest.mark.parametrize("name", sorted(MODEL_CONFS))
-def test_every_loss_term_lives_on_the_models_device(name, monkeypatch):
+@pytest.mark.parametrize("case", sorted(LOSS_CASES))
+def test_every_loss_term_lives_on_the_models_device(case, monkeypatch):
     """compute_loss on the meta device (the forward needs real lengths, so it runs on the CPU and
     its outputs move over): every term, ``kl_weight`` included, is on the model's device, so the
     data-parallel trainer can stack them."""
+    name, conf = LOSS_CASES[case]
     if name == "fastspeech2":  # torch has no meta kernel for CTC: a stand-in on its input's device
         from pytorch_backend.tts import fastspeech2
 
         monkeypatch.setattr(fastspeech2, "forward_sum_loss", lambda scores, *_: scores.float().sum() * 0)
     torch.manual_seed(0)
-    model = build_model(name, copy.deepcopy(MODEL_CONFS[name]), NUM_TOKENS, NUM_SPK, NUM_EMO, N_MELS)
+    model = build_model(name, copy.deepcopy(conf), NUM_TOKENS, NUM_SPK, NUM_EMO, N_MELS)
     batch = padded_batch(getattr(model, "r", 1))
     out = model.forward_batch(batch)
     model.to(META)
     terms = model.compute_loss(to_meta(out), to_meta(batch), step=7)
-    assert "loss" in terms
+    assert "loss" in terms and ("voicing" in terms) == case.endswith("voicing")
     misplaced = {k: str(v.device) if torch.is_tensor(v) else type(v).__name__ for k, v in terms.items()
                  if not (torch.is_tensor(v) and v.device == META)}
     assert not misplaced, f"{name}: loss terms off the model's device: {misplaced}"
