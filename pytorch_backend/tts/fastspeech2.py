@@ -167,10 +167,7 @@ class FastSpeech2(TTSModel):
     def _predict_frame_values(self, frames, fmask):
         """Frame-level pitch (B, T) and, with ``predict_voicing``, the voiced logit (B, T) (else None)."""
         pred = self.pitch_predictor(frames, fmask)
-        if not self.predict_voicing:
-            return pred, None
-        pitch, logit = pred.unbind(-1)
-        return pitch, logit
+        return tuple(pred.unbind(-1)) if self.predict_voicing else (pred, None)
 
     def _embed_frame_values(self, frames, fmask, pitch, energy, voiced):
         frames = frames + self.pitch_embed(pitch, fmask) + self.energy_embed(energy, fmask)
@@ -250,11 +247,8 @@ class FastSpeech2(TTSModel):
         mel = mel_term(out["mel_after"])
         if self.postnet is not None:
             mel = mel + mel_term(out["mel_before"])
-        if self.variance_level == "token":
-            vmask = length_mask(token_lens, batch["tokens"].size(1)).float()
-        else:
-            vmask = mmask.squeeze(-1)
         tmask = length_mask(token_lens, batch["tokens"].size(1)).float()
+        vmask = tmask if self.variance_level == "token" else mmask.squeeze(-1)  # where pitch/energy live
 
         def masked_mse(pred, target, mask):
             return ((pred.float() - target.float()).pow(2) * mask).sum() / mask.sum()
