@@ -94,6 +94,21 @@ def test_every_loss_term_lives_on_the_models_device(case, monkeypatch):
     assert stacked.device == META
 
 
+def test_sampled_feedback_stays_on_the_models_device():
+    """Scheduled sampling draws its choice of frames and runs its first pass on the model's
+    device (here meta): the mixed decoder input never falls back to the CPU."""
+    conf = dict(copy.deepcopy(TINY_MODEL_CONF["gst"]), sampled_feedback=0.5)
+    torch.manual_seed(0)
+    model = build_model("gst", conf, NUM_TOKENS, NUM_SPK, NUM_EMO, N_MELS).train()
+    batch = padded_batch(model.r)
+    memory = model.encode(batch["tokens"], batch["token_lens"], batch["speakers"], None,
+                          batch["mels"], batch["mel_lens"]).detach()
+    model.to(META)
+    fed = model._sampled_feedback(memory.to(META), batch["token_mask"].to(META), batch["mels"].to(META), None)
+    assert fed is not None and fed.device == META
+    assert fed.shape == (2, batch["mels"].size(1) // model.r, N_MELS)
+
+
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     return make_corpus(tmp_path_factory.mktemp("placement"))

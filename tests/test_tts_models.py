@@ -256,3 +256,81 @@ def test_gst_style_emotion_classifier_adds_a_loss_term():
     assert torch.allclose(terms["loss"], expected)
     terms["loss"].backward()
     assert model.ref_encoder.convs[0].weight.grad.abs().sum() > 0
+
+
+def test_feedback_sampling_schedule_starts_ramps_and_holds():
+    model = tiny("tacotron2", sampled_feedback=0.5, sampled_feedback_start=10, sampled_feedback_ramp=4)
+    probs = [model.feedback_sampling_prob(s) for s in (0, 9, 10, 11, 12, 13, 500)]
+    assert probs == pytest.approx([0.0, 0.0, 0.125, 0.25, 0.375, 0.5, 0.5])
+    assert tiny("tacotron2", sampled_feedback=0.3).feedback_sampling_prob(0) == pytest.approx(0.3)
+    assert tiny("tacotron2").feedback_sampling_prob(10_000) == 0.0  # off by default
+
+
+@pytest.mark.parametrize("over", [{"sampled_feedback": 1.5}, {"sampled_feedback": -0.1},
+                                  {"sampled_feedback_start": -1}, {"sampled_feedback_ramp": -5}])
+def test_bad_feedback_sampling_settings_are_refused(over):
+    with pytest.raises((ConfigError, ValueError), match="sampled_feedback"):
+        tiny("tacotron2", **over)
+
+
+def _memory_and_cond(model, batch):
+    memory = model.encode(batch["tokens"], batch["token_lens"], batch["speakers"], batch["emotions"],
+                          batch["mels"], batch["mel_lens"])
+    mask = batch["tokens"] != 0
+    return memory, mask
+
+
+def test_sampled_feedback_reads_the_models_own_previous_frames():
+    """p = 1: every step reads the first pass's prediction of the previous group's last frame;
+    p = 0 or eval mode: plain teacher forcing (None); in between, each step reads one or the other."""
+    batch = padded_batch(r=2)
+    model = tiny("tacotron2", prenet_dropout=0.0, rnn_dropout=0.0, sampled_feedback=1.0).train()
+    memory, mask = _memory_and_cond(model, batch)
+    with torch.no_grad():
+        predicted, _, _ = model.decoder(memory, mask, batch["mels"])
+    own = model.decoder.teacher_inputs(predicted)
+    real = model.decoder.teacher_inputs(batch["mels"])
+    fed = model._sampled_feedback(memory, mask, batch["mels"], None)
+    assert fed.shape == real.shape == (2, batch["mels"].size(1) // 2, N_MELS)
+    assert not fed.requires_grad
+    assert torch.allclose(fed, own, atol=1e-6) and not torch.allclose(fed, real)
+    assert torch.equal(fed[:, 0], torch.zeros_like(fed[:, 0]))  # the first step reads the zero frame
+    model.sampled_feedback = 0.0
+    assert model._sampled_feedback(memory, mask, batch["mels"], None) is None
+    model.sampled_feedback = 1.0
+    model.eval()
+    assert model._sampled_feedback(memory, mask, batch["mels"], None) is None
+    model.train()
+    model.sampled_feedback = 0.5
+    torch.manual_seed(3)
+    mixed = model._sampled_feedback(memory, mask, batch["mels"], None)
+    from_own = torch.isclose(mixed, own, atol=1e-6).all(-1)[:, 1:]
+    from_real = torch.isclose(mixed, real, atol=1e-6).all(-1)[:, 1:]
+    assert bool((from_own | from_real).all()) and bool(from_own.any()) and bool(from_real.any())
+
+
+def test_trainer_step_reaches_the_feedback_schedule():
+    """loss_terms tells the model the step before its forward, so the schedule follows training;
+    the sampled pass trains (finite loss, gradients) like the teacher-forced one."""
+    from pytorch_backend.train.distributed import loss_terms
+
+    model = tiny("gst", sampled_feedback=1.0, sampled_feedback_start=5).train()
+    batch = padded_batch(r=model.r)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        before = loss_terms(model, batch, step=2)
+    assert model.train_step == 2
+    torch.manual_seed(0)
+    after = loss_terms(model, batch, step=5)
+    assert model.train_step == 5
+    assert before["mel"].item() != pytest.approx(after["mel"].item())  # step 5 reads its own frames
+    after["loss"].backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+
+
+def test_decoder_refuses_feedback_of_the_wrong_shape():
+    model = tiny("tacotron2")
+    batch = padded_batch(r=model.r)
+    memory, mask = _memory_and_cond(model, batch)
+    with pytest.raises(ValueError, match="feedback must have shape"):
+        model.decoder(memory, mask, batch["mels"], feedback=torch.zeros(2, 3, N_MELS))

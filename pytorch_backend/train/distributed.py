@@ -187,6 +187,8 @@ def loss_terms(model: torch.nn.Module, batch: dict, step: int, use_amp: bool = F
     """``model.compute_loss(model.forward_batch(batch), batch, step)``, the forward under
     float16 autocast when ``use_amp`` (the loss itself in float32)."""
     device_type = next(model.parameters()).device.type
+    if hasattr(model, "set_train_step"):
+        model.set_train_step(step)
     with torch.autocast(device_type, dtype=torch.float16, enabled=use_amp):
         out = model.forward_batch(batch)
     return model.compute_loss(out, batch, step)

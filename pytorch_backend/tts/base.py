@@ -40,6 +40,12 @@ class TTSModel(nn.Module, abc.ABC):
     NEEDS_PROSODY: bool = False  # trains on pitch/energy (the dataset loads pitch.scp/energy.scp)
     n_mels: int
     num_emotions: int
+    train_step: int = 0  # the optimizer step being trained (set by the trainer before each forward)
+
+    def set_train_step(self, step: int) -> None:
+        """Told by the trainer before each training forward, for schedules inside the model
+        (e.g. Tacotron 2's scheduled sampling)."""
+        self.train_step = int(step)
 
     # -- what synthesis can be told (see pytorch_backend/tts/controls.py) ------------------
     @property

@@ -115,8 +115,9 @@ class Decoder(nn.Module):
         if self.cond_dim and cond is None:
             raise ValueError("this decoder is conditioned: pass its condition vector")
 
-    def _inputs(self, mels):
-        """Teacher-forcing inputs: step g reads the last frame of group g-1 (zeros for g = 0)."""
+    def teacher_inputs(self, mels):
+        """Teacher-forcing inputs (B, T/r, n_mels): step g reads the last frame of group g-1
+        of ``mels`` (zeros for g = 0)."""
         b = mels.size(0)
         last_frames = mels[:, self.r - 1::self.r]
         return torch.cat([mels.new_zeros(b, 1, self.n_mels), last_frames[:, :-1]], dim=1)
@@ -156,18 +157,24 @@ class Decoder(nn.Module):
             aligns.append(weights)
         return hs, torch.stack(contexts, 1), torch.stack(aligns, 1)
 
-    def forward(self, memory, memory_mask, mels, cond=None):
+    def forward(self, memory, memory_mask, mels, cond=None, feedback=None):
         """Teacher-forced decoding.
 
         memory (B, N, D), memory_mask (B, N), mels (B, T, n_mels) with T a multiple of r,
-        cond (B, cond_dim) when the decoder is conditioned.
+        cond (B, cond_dim) when the decoder is conditioned; ``feedback`` (B, T/r, n_mels): the
+        frame each step reads instead of ``teacher_inputs(mels)`` (scheduled sampling).
         Returns mel (B, T, n_mels), stop logits (B, T/r), alignments (B, T/r, N).
         """
         b, t, _ = mels.shape
         if t % self.r:
             raise ValueError(f"target length {t} is not a multiple of the reduction factor {self.r}")
         self._check_cond(cond)
-        prenet_out = self._prenet(self._inputs(mels), cond)
+        if feedback is None:
+            feedback = self.teacher_inputs(mels)
+        elif feedback.shape != (b, t // self.r, self.n_mels):
+            raise ValueError(f"decoder feedback must have shape {(b, t // self.r, self.n_mels)}, "
+                             f"got {tuple(feedback.shape)}")
+        prenet_out = self._prenet(feedback, cond)
         attend = self._attend_with_feedback if self.context_feedback else self._attend_without_feedback
         hs, contexts, align = attend(prenet_out, memory, memory_mask)
         dec_out = self._drop(self.dec_rnn(self._dec_input(hs, contexts, cond))[0])

@@ -80,8 +80,17 @@ class Tacotron2(TTSModel):
                  postnet_channels: int = 256, postnet_kernel: int = 5, postnet_dropout: float = 0.5,
                  mel_loss: str = "l1+l2", stop_pos_weight: float = 5.0,
                  guided_attn_weight: float = 1.0, guided_attn_sigma: float = 0.2,
-                 guided_attn_halflife: float | None = None):
+                 guided_attn_halflife: float | None = None, sampled_feedback: float = 0.0,
+                 sampled_feedback_start: int = 0, sampled_feedback_ramp: int = 0):
         super().__init__()
+        if not 0.0 <= sampled_feedback <= 1.0:
+            raise ValueError(f"sampled_feedback must be a probability in [0, 1], got {sampled_feedback}")
+        if sampled_feedback_start < 0 or sampled_feedback_ramp < 0:
+            raise ValueError("sampled_feedback_start and sampled_feedback_ramp must be >= 0, got "
+                             f"{sampled_feedback_start} and {sampled_feedback_ramp}")
+        self.sampled_feedback = float(sampled_feedback)
+        self.sampled_feedback_start = int(sampled_feedback_start)
+        self.sampled_feedback_ramp = int(sampled_feedback_ramp)
         if reduction_factor < 1:
             raise ValueError(f"reduction_factor must be >= 1, got {reduction_factor}")
         if mel_loss not in ("l1", "l1+l2"):
@@ -191,13 +200,44 @@ class Tacotron2(TTSModel):
         memory = self.encode(tokens, token_lens, speakers, emotions, mels, mel_lens, style=extras.get("style"))
         mask = length_mask(token_lens, tokens.size(1))
         cond = self._decoder_condition(self.emotion_weights_of(tokens.size(0), tokens.device, emotions))
-        mel_before, stop_logits, align = self.decoder(memory, mask, mels, cond)
+        feedback = self._sampled_feedback(memory, mask, mels, cond)
+        mel_before, stop_logits, align = self.decoder(memory, mask, mels, cond, feedback)
         out_mask = length_mask(mel_lens, mels.size(1))
         mel_after = mel_before + self.postnet(mel_before, out_mask)
         out = {"mel_before": mel_before, "mel_after": mel_after, "stop_logits": stop_logits,
                "alignments": align}
         out.update(extras)
         return out
+
+    def feedback_sampling_prob(self, step: int) -> float:
+        """Probability that a decoder step reads the model's own previous frame in training:
+        0 before ``sampled_feedback_start``, then a linear ramp over ``sampled_feedback_ramp``
+        steps up to ``sampled_feedback``."""
+        if self.sampled_feedback <= 0 or step < self.sampled_feedback_start:
+            return 0.0
+        if not self.sampled_feedback_ramp:
+            return self.sampled_feedback
+        return self.sampled_feedback * min(1.0, (step - self.sampled_feedback_start + 1) / self.sampled_feedback_ramp)
+
+    def _sampled_feedback(self, memory, mask, mels, cond):
+        """Decoder inputs mixing real and predicted frames (parallel scheduled sampling,
+        Duckworth et al. 2019), or None for plain teacher forcing.
+
+        A first teacher-forced pass without gradient predicts every frame; each decoder step
+        then reads, with probability :meth:`feedback_sampling_prob`, that prediction of the
+        previous group's last frame instead of the real one, as it will at inference. The
+        second pass (the one trained) sees its own errors, against the exposure bias of
+        teacher forcing; it costs one forward of the decoder without gradient.
+        """
+        p = self.feedback_sampling_prob(self.train_step) if self.training else 0.0
+        if p <= 0:
+            return None
+        with torch.no_grad():
+            predicted, _, _ = self.decoder(memory.detach(), mask, mels, None if cond is None else cond.detach())
+        real = self.decoder.teacher_inputs(mels)
+        own = self.decoder.teacher_inputs(predicted.to(mels.dtype))
+        pick = torch.rand(real.shape[:2], device=real.device) < p
+        return torch.where(pick.unsqueeze(-1), own, real)
 
     def guided_attn_scale(self, step: int) -> float:
         if not self.guided_attn_halflife:
