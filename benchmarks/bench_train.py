@@ -45,14 +45,18 @@ from pytorch_backend.tts.layers.masks import length_mask
 REPO = Path(__file__).resolve().parent.parent
 
 
-def textbook_decoder_forward(dec, memory, memory_mask, mels, cond=None):
+def textbook_decoder_forward(dec, memory, memory_mask, mels, cond=None, feedback=None):
     """Baseline teacher-forced decoder: every module called once per decoder step.
 
     ``cond`` (speaker/emotion/style vector) enters as in the package's decoder: added to the
-    prenet output or concatenated to the decoder LSTM input, per the decoder's ``cond_mode``."""
+    prenet output or concatenated to the decoder LSTM input, per the decoder's ``cond_mode``;
+    ``feedback`` (scheduled sampling's mixed inputs) replaces the teacher-forcing inputs."""
     b, t, _ = mels.shape
-    last = mels[:, dec.r - 1::dec.r]
-    inputs = torch.cat([mels.new_zeros(b, 1, dec.n_mels), last[:, :-1]], 1)
+    if feedback is None:
+        last = mels[:, dec.r - 1::dec.r]
+        inputs = torch.cat([mels.new_zeros(b, 1, dec.n_mels), last[:, :-1]], 1)
+    else:
+        inputs = feedback
     att = dec.attention
     pm = att.memory(memory)
     n = memory.size(1)
@@ -99,7 +103,8 @@ def time_training(model, batch, device, steps: int, repeat: int, textbook: bool)
     opt = torch.optim.Adam(model.parameters(), 1e-4)
     original = model.decoder.forward
     if textbook:
-        model.decoder.forward = lambda m, mask, mels, cond=None: textbook_decoder_forward(model.decoder, m, mask, mels, cond)
+        model.decoder.forward = lambda m, mask, mels, cond=None, feedback=None: textbook_decoder_forward(
+            model.decoder, m, mask, mels, cond, feedback)
     try:
         best = float("inf")
         for rep in range(repeat + 1):  # the first run warms up
