@@ -18,11 +18,13 @@ from pipeline.launch import export_job_environment, gpu_prefix, train_launcher, 
 from pipeline.lookup import ConfLookup
 from pipeline.rule_paths import RulePaths
 from pipeline.slices import RuleSlices
+from pytorch_backend.utils.numba_cache import warm as warm_numba_cache
 
 CONFS = ConfLookup(config.get("conf_dir", Path(workflow.basedir) / "conf"))
 SLICES = RuleSlices(CONFS)
 PATHS = RulePaths(CONFS)
 export_job_environment()
+warm_numba_cache()  # before parallel jobs import librosa (pytorch_backend/utils/numba_cache.py)
 report: "report/workflow.rst"  # the front page of `snakemake --report` (rules/report.smk)
 
 

@@ -15,6 +15,15 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 SLOW_FIRST = ("test_pipeline.py", "test_report_dag.py")
 
 
+def pytest_configure(config):
+    # before the controller starts its workers: two workers compiling librosa's numba kernels at
+    # once can leave a cache that segfaults (pytorch_backend/utils/numba_cache.py)
+    if not hasattr(config, "workerinput"):
+        from pytorch_backend.utils.numba_cache import warm
+
+        warm()
+
+
 def pytest_collection_modifyitems(session, config, items):
     def rank(item):
         name = item.path.name
