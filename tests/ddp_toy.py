@@ -75,10 +75,11 @@ def train(args: dict, out_dir, stop_after: int | None = None) -> dict:
     ctx = ddp.setup(0)
     set_seed(TOY_TRAIN["seed"])
     model = ToyTTS(len(tokens), args["n_mels"])
+    trainer = Trainer(model, sets[0], sets[1], dict(TOY_TRAIN), out_dir, meta={"model": "toy"}, dist=ctx)
     try:
-        return Trainer(model, sets[0], sets[1], dict(TOY_TRAIN), out_dir, meta={"model": "toy"},
-                       dist=ctx).train(stop_after=stop_after)
+        return trainer.train(stop_after=stop_after)
     finally:
+        del trainer  # its DDP wrapper must go before the process group (ddp.cleanup)
         ddp.cleanup(ctx)
 
 

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -210,3 +211,41 @@ def test_collective_errors_name_rank_step_and_what_and_leave_model_errors_alone(
     assert not isinstance(err.value, ddp.CollectiveError)
     with ddp.collective_errors(ddp.DistContext(), "anything"):  # one process: nothing to translate
         pass
+
+
+class _Cycle:
+    """An object kept only by a reference cycle (as a DDP wrapper's hooks keep it)."""
+
+    def __init__(self, freed: list):
+        self.me = self
+        self.freed = freed
+
+    def __del__(self):
+        self.freed.append("wrapper freed")
+
+
+def _fake_dist(events: list) -> SimpleNamespace:
+    """The few torch.distributed calls cleanup makes, recording their order."""
+    world = SimpleNamespace(abort=lambda: events.append("aborted"))
+    return SimpleNamespace(is_initialized=lambda: True, barrier=lambda *a, **k: events.append("barrier"),
+                           destroy_process_group=lambda *a, **k: events.append("destroyed"),
+                           GroupMember=SimpleNamespace(WORLD=world))
+
+
+def test_cleanup_frees_cyclic_garbage_between_the_barrier_and_the_group_teardown(monkeypatch):
+    from pytorch_backend.train import distributed as ddp
+
+    events: list[str] = []
+    monkeypatch.setattr(ddp, "dist", _fake_dist(events))
+    _Cycle(events)  # unreachable at once, but freed only by the collector
+    ddp.cleanup(ddp.DistContext(rank=1, world_size=2, backend="gloo"), failed=False)
+    assert events == ["barrier", "wrapper freed", "destroyed"]
+
+
+def test_cleanup_after_an_error_aborts_without_waiting(monkeypatch):
+    from pytorch_backend.train import distributed as ddp
+
+    events: list[str] = []
+    monkeypatch.setattr(ddp, "dist", _fake_dist(events))
+    ddp.cleanup(ddp.DistContext(rank=0, world_size=2, backend="gloo"), failed=True)
+    assert events == ["aborted"]

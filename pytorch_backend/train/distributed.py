@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import faulthandler
+import gc
 import logging
 import os
 import re
@@ -152,6 +153,11 @@ def cleanup(ctx: DistContext | None, failed: bool | None = None) -> None:
                 abort()
         return
     barrier(ctx, "the end-of-training barrier")
+    # A DistributedDataParallel wrapper left to the garbage collector holds the group and gloo's
+    # worker threads; freed only at interpreter exit, after the group is gone, it can end the
+    # process in std::terminate (SIGABRT; seen once on CI after a stop_after run). Callers drop
+    # their trainer first; collecting here frees what reference cycles still keep.
+    gc.collect()
     dist.destroy_process_group()
 
 

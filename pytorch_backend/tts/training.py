@@ -93,4 +93,5 @@ def train_tts(conf: dict, data_root, tokens_dir, dump_dir, out_dir, gpus: int = 
     try:
         return trainer.train(stop_after=stop_after)
     finally:
+        del trainer  # its DDP wrapper must go before the process group (ddp.cleanup)
         ddp.cleanup(dist)
