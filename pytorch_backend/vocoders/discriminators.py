@@ -59,6 +59,19 @@ def stack_scores(convs, post, x: torch.Tensor, slope: float, score_is_feature: b
     return x.flatten(1), feats
 
 
+def score_scales(discs, pool, wav: torch.Tensor):
+    """``(scores, feats)`` of multi-scale sub-discriminators: the first on ``wav``, each next one
+    on the audio ``pool``-ed once more."""
+    outs, feats, x = [], [], wav
+    for i, disc in enumerate(discs):
+        if i:
+            x = pool(x)
+        o, f = disc(x)
+        outs.append(o)
+        feats.append(f)
+    return outs, feats
+
+
 class PeriodDiscriminator(nn.Module):
     """HiFi-GAN MPD sub-discriminator: audio reshaped to (T/p, p), 2-D convs with kernels (k, 1),
     stride ``stride`` on all but the last conv, then a (3, 1) score conv; weight norm."""
@@ -138,14 +151,8 @@ class HiFiGANDiscriminator(nn.Module):
             o, f = disc(wav)
             outs.append(o)
             feats.append(f)
-        x = wav
-        for i, disc in enumerate(self.scales):
-            if i:
-                x = self.pool(x)
-            o, f = disc(x)
-            outs.append(o)
-            feats.append(f)
-        return outs, feats
+        scale_outs, scale_feats = score_scales(self.scales, self.pool, wav)
+        return outs + scale_outs, feats + scale_feats
 
 
 class MelGANScaleDiscriminator(nn.Module):
@@ -185,11 +192,4 @@ class MelGANDiscriminator(nn.Module):
         self.pool = nn.AvgPool1d(4, 2, padding=1, count_include_pad=False)
 
     def forward(self, wav: torch.Tensor):
-        outs, feats, x = [], [], wav
-        for i, disc in enumerate(self.scales):
-            if i:
-                x = self.pool(x)
-            o, f = disc(x)
-            outs.append(o)
-            feats.append(f)
-        return outs, feats
+        return score_scales(self.scales, self.pool, wav)
