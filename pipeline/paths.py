@@ -54,6 +54,7 @@ ASR_DONE = ASR + "/done"
 ASR_LOG = ASR + "/log/{stage}.log"
 REAL = "exp/{corpus}_real/{split}"  # the real recordings of a split scored by every judge
 REAL_METRICS = REAL + "/metrics.json"
+REF_ANALYSIS = REAL + "/reference_analysis.npz"  # the reference side of MCD/F0, made once per split
 REAL_LOG = "exp/{corpus}_real/log/{stage}.log"
 VOC = "exp/{corpus}_voc_{vocoder}"  # a neural vocoder trained on real speech
 VOC_LOG = VOC + "/log/{stage}.log"

@@ -4,9 +4,20 @@ evaluates, ... Each is a template of :mod:`pipeline.paths` filled in."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pipeline import paths as P
 from pipeline.lookup import ConfLookup
 from pytorch_backend.errors import ConfigError
+
+
+def workdir_relative(path) -> str:
+    """``path`` relative to the working directory when it lies inside it, else as given."""
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 class RulePaths:
@@ -46,8 +57,10 @@ class RulePaths:
         return out
 
     def tts_conf(self, wc) -> str:
-        """The TTS conf file, named in the errors of training."""
-        return str(self.confs.tts_path(wc.model))
+        """The TTS conf file, named in the errors of training: relative to the working directory
+        when it lies inside it, so that a params change is not seen (and every model retrained)
+        when the project directory moves or is copied."""
+        return workdir_relative(self.confs.tts_path(wc.model))
 
     # -- evaluation ----------------------------------------------------------------------------
     def eval_split(self, wc) -> str:
@@ -60,6 +73,10 @@ class RulePaths:
 
     def reference_dir(self, wc) -> str:
         return P.fill(P.DATA_SPLIT, corpus=wc.corpus, split=self.eval_split(wc))
+
+    def reference_analysis(self, wc) -> str:
+        """The reference side of MCD/F0 of an evaluation's reference split (rule analyse_reference)."""
+        return P.fill(P.REF_ANALYSIS, corpus=wc.corpus, split=self.eval_split(wc))
 
     def vocoder_feats(self, wc) -> str:
         """The mels a vocode job turns into speech: decoded ones, or (``floor``, the
@@ -117,6 +134,9 @@ class RulePaths:
 
     def vocoder_reference_dir(self, wc) -> str:
         return P.fill(P.DATA_SPLIT, corpus=wc.corpus, split=self.vocoder_eval_split(wc))
+
+    def vocoder_reference_analysis(self, wc) -> str:
+        return P.fill(P.REF_ANALYSIS, corpus=wc.corpus, split=self.vocoder_eval_split(wc))
 
     def _finetune(self, wc) -> tuple[str | None, str | None]:
         """``train.init_from`` and ``train.teacher_forced`` of a vocoder conf, checked."""

@@ -16,6 +16,7 @@ from pytorch_backend.errors import ConfigError
 PREP_KEYS = ("name", "recipe", "language", "fs", "emotions", "label_map")
 # what the judges of the real recordings read of conf/eval.yaml (eval/real.py)
 REAL_EVAL_KEYS = ("split", "dnsmos", "pocketsphinx", "speaker_similarity")
+REF_ANALYSIS_EVAL_KEYS = ("mcd", "f0")
 
 
 def as_json(data) -> str:
@@ -90,6 +91,14 @@ class RuleSlices:
         return as_json({"eval": {k: eval_conf[k] for k in REAL_EVAL_KEYS}, "feats": feats,
                         "emotions": corpus["emotions"], "allow_pipes": corpus["allow_pipes"],
                         "corpus": wc.corpus, "language": corpus["language"]})
+
+    def reference_analysis(self, wc) -> str:
+        """What the reference side of MCD and F0 depends on (eval/reference.py)."""
+        corpus = self.confs.corpus_conf(wc.corpus)
+        eval_conf = self.confs.eval_conf()
+        feats = {k: v for k, v in self.confs.feats_conf(corpus["feats"]).items() if k not in PROSODY_FEATS_KEYS}
+        return as_json({"eval": {k: eval_conf[k] for k in REF_ANALYSIS_EVAL_KEYS}, "feats": feats,
+                        "emotions": corpus["emotions"], "allow_pipes": corpus["allow_pipes"]})
 
     def exp(self, wc) -> str:
         """The whole resolved config (written to exp/<exp>/config.yaml)."""

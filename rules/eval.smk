@@ -71,6 +71,22 @@ rule evaluate_real:
         " --log {log}"
 
 
+rule analyse_reference:
+    input:
+        ref=P.VALIDATED,
+    output:
+        P.REF_ANALYSIS,
+    params:
+        conf=SLICES.reference_analysis,
+        ref_dir=P.of_job(P.DATA_SPLIT),
+    threads: 2
+    log:
+        P.fill(P.REAL_LOG, stage="analyse_reference_{split}"),
+    shell:
+        "python -m steps.analyse_reference --conf {params.conf:q} --ref-data-dir {params.ref_dir}"
+        " --out {output} --log {log}"
+
+
 rule evaluate:
     input:
         wav_scp=P.SYNTH_WAV_SCP,
@@ -78,6 +94,7 @@ rule evaluate:
         asr=P.ASR_DONE,
         stats=PATHS.stats,
         ref=PATHS.reference,
+        ref_analysis=PATHS.reference_analysis,
     output:
         P.METRICS,
     params:
@@ -94,7 +111,7 @@ rule evaluate:
     shell:
         "python -m steps.evaluate --conf {params.conf:q} --synth-wav-scp {input.wav_scp} {params.targets}"
         " --ref-data-dir {params.ref_dir} --ser-dir {params.ser_dir} --asr-dir {params.asr_dir}"
-        " --dump {params.dump} --out {params.out} --log {log}"
+        " --dump {params.dump} --ref-analysis {input.ref_analysis} --out {params.out} --log {log}"
 
 
 rule summarize:

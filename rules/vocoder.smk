@@ -76,6 +76,7 @@ rule vocoder_floor_eval:
         asr=P.ASR_DONE,
         stats=PATHS.stats,
         ref=PATHS.vocoder_reference,
+        ref_analysis=PATHS.vocoder_reference_analysis,
     output:
         P.VOC_FLOOR_METRICS,
     params:
@@ -91,7 +92,7 @@ rule vocoder_floor_eval:
     shell:
         "python -m steps.evaluate --conf {params.conf:q} --synth-wav-scp {input.wav_scp}"
         " --ref-data-dir {params.ref_dir} --ser-dir {params.ser_dir} --asr-dir {params.asr_dir}"
-        " --dump {params.dump} --out {params.out} --log {log}"
+        " --dump {params.dump} --ref-analysis {input.ref_analysis} --out {params.out} --log {log}"
 
 
 rule vocoder_done:

@@ -27,6 +27,9 @@ def main() -> None:
                    help="exp/<corpus>_asr (model.pt): the recognizer whose CER judges intelligibility")
     p.add_argument("--nj", type=int, default=None,
                    help="worker processes for MCD/F0 (default: $OMP_NUM_THREADS, else all cores)")
+    p.add_argument("--ref-analysis", default=None,
+                   help="reference_analysis.npz of the reference split (steps/analyse_reference.py); "
+                        "default: analyse the references here")
     p.add_argument("--conf-source", default="conf/eval.yaml", help="the conf file named in config errors")
     args = p.parse_args()
     cli.setup_logging(args.log, args.verbose)
@@ -35,7 +38,8 @@ def main() -> None:
 
     cli.require_conf_keys(args.conf, ("feats", "emotions"), args.conf_source)
     evaluate_dir(args.conf, args.synth_wav_scp, args.ref_data_dir, args.ser_dir, args.dump, args.out,
-                 nj=args.nj, conf_source=args.conf_source, targets=args.targets, asr_dir=args.asr_dir)
+                 nj=args.nj, conf_source=args.conf_source, targets=args.targets, asr_dir=args.asr_dir,
+                 ref_analysis=args.ref_analysis)
 
 
 if __name__ == "__main__":

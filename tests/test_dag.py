@@ -99,6 +99,29 @@ def test_paths_follow_the_corpus_conf(paths):
                                     "data/espeak_emo/tokens/phn/dev/text_tokens"]
     assert paths.analysis(w) == ["exp/espeak_emo_gst/plots/emotion_space.json",
                                  "exp/espeak_emo_gst/eval/intensity/intensity.json"]
+    # the reference side of MCD/F0, once per split: the floor and the eval split share it
+    assert paths.reference_analysis(w) == "exp/espeak_emo_real/eval/reference_analysis.npz"
+    w.name = "floor"
+    assert paths.reference_analysis(w) == "exp/espeak_emo_real/eval/reference_analysis.npz"
+    assert paths.vocoder_reference_analysis(w) == "exp/espeak_emo_real/eval/reference_analysis.npz"
+
+
+def test_reference_analysis_slice_holds_what_shapes_it(slices):
+    s = json.loads(slices.reference_analysis(wc(corpus="espeak_emo", split="eval")))
+    assert set(s["eval"]) == {"mcd", "f0"}  # not the judges: a DNSMOS edit keeps the analysis
+    assert s["feats"]["trim_top_db"] == 40.0 and "f0_method" not in s["feats"]
+
+
+def test_tts_conf_argument_does_not_depend_on_where_the_project_lies(paths, tmp_path, monkeypatch):
+    # an absolute path in a rule's params is a params change (every model retrained) once the
+    # project directory is moved or copied; inside the working directory it is relative
+    w = wc(corpus="espeak_emo", model="gst")
+    monkeypatch.chdir(tmp_path)
+    assert paths.tts_conf(w) == "conf/tts/gst.yaml"
+    monkeypatch.chdir(tmp_path / "conf")
+    assert paths.tts_conf(w) == "tts/gst.yaml"
+    monkeypatch.chdir("/")
+    assert paths.tts_conf(w) == str(tmp_path / "conf/tts/gst.yaml").lstrip("/")
 
 
 def test_prosody_inputs_come_from_the_model_class(paths, confs):

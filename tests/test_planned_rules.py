@@ -10,7 +10,7 @@ from tests.pipeline_fixtures import REPO, make_workdir, snakemake
 # the jobs of one experiment exp/espeak_emo_<model>/done on the embedded corpus (griffin_lim only)
 PER_CORPUS = {"espeak_emo_generate": 1, "prepare_corpus": 1, "validate_data_dir": 3, "make_feats": 3,
               "compute_stats": 1, "make_tokens": 1, "train_ser": 1, "train_asr": 1, "evaluate_real": 1,
-              "train_text_emotion": 1}
+              "analyse_reference": 1, "train_text_emotion": 1}
 PER_MODEL = {"write_config": 1, "train_tts": 1, "decode": 1, "vocode": 2, "evaluate": 2,
              "emotion_space": 1, "intensity_check": 1, "synth_assets": 1, "summarize": 1}
 

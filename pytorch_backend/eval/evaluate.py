@@ -89,10 +89,11 @@ def default_nj() -> int:
 
 def score_all(jobs: list[UttJob], feats_conf: dict, eval_conf: dict, allow_pipes: bool, ref_scp,
               syn_scp, nj: int, progress: bool = True, judges: dict | None = None,
-              worker=score_utterance) -> list[dict]:
-    """Score every job with ``worker`` (``score_utterance``, or ``judge_utterance`` for the real
-    recordings alone) and the judges of ``judges``, in ``nj`` worker processes (in this process
-    when nj == 1).
+              worker=score_utterance, ref_analysis=None) -> list[dict]:
+    """Score every job with ``worker`` (``score_utterance``, or ``judge_utterance`` /
+    ``analyse_utterance`` for the real recordings alone) and the judges of ``judges``, in ``nj``
+    worker processes (in this process when nj == 1); ``ref_analysis``: the split's
+    ``reference_analysis.npz`` (eval/reference.py), whose reference side the workers reuse.
 
     Workers come from a forkserver, so a script calling this with nj > 1 needs the usual
     ``if __name__ == "__main__":`` guard (steps/evaluate.py has it).
@@ -105,7 +106,7 @@ def score_all(jobs: list[UttJob], feats_conf: dict, eval_conf: dict, allow_pipes
     results = []
     try:
         if nj == 1:
-            init_worker(*initargs, single_thread=False, judges=judges)
+            init_worker(*initargs, single_thread=False, judges=judges, ref_analysis=ref_analysis)
             for job in jobs:
                 results.append(worker(job))
                 bar.update()
@@ -114,7 +115,7 @@ def score_all(jobs: list[UttJob], feats_conf: dict, eval_conf: dict, allow_pipes
             # from this one) that has imported the scoring code once.
             ctx = mp.get_context("forkserver")
             ctx.set_forkserver_preload(["pytorch_backend.eval.utterance"])
-            with ctx.Pool(nj, initializer=init_worker, initargs=initargs + (True, judges)) as pool:
+            with ctx.Pool(nj, initializer=init_worker, initargs=initargs + (True, judges, ref_analysis)) as pool:
                 for res in pool.imap(worker, jobs, chunksize=1):
                     results.append(res)
                     bar.update()
@@ -124,11 +125,14 @@ def score_all(jobs: list[UttJob], feats_conf: dict, eval_conf: dict, allow_pipes
 
 
 def evaluate_dir(conf: dict, synth_wav_scp, ref_data_dir, ser_dir, dump, out, nj: int | None = None,
-                 conf_source="conf/eval.yaml", progress: bool = True, targets=None, asr_dir=None) -> dict:
+                 conf_source="conf/eval.yaml", progress: bool = True, targets=None, asr_dir=None,
+                 ref_analysis=None) -> dict:
     """Score ``synth_wav_scp`` against ``ref_data_dir``; write ``out`` files; return metrics.
 
     ``conf`` also names the ``corpus`` and its ``language`` (which judges run, eval/judges.py);
-    ``asr_dir``: the corpus's recognizer (exp/<corpus>_asr), for the character error rate.
+    ``asr_dir``: the corpus's recognizer (exp/<corpus>_asr), for the character error rate;
+    ``ref_analysis``: the split's ``reference_analysis.npz`` (eval/reference.py: the reference
+    side of MCD and F0, made once per split), checked before scoring; None: computed here.
     """
     from pytorch_backend.eval.judges import judge_flags, judge_set, scored_speakers, scored_transcripts
     from pytorch_backend.feats.stats import load_stats
@@ -161,10 +165,17 @@ def evaluate_dir(conf: dict, synth_wav_scp, ref_data_dir, ser_dir, dump, out, nj
     utt2spk, num_speakers = scored_speakers(ref_data_dir, [j.utt for j in jobs])
     flags = judge_flags(eval_conf, conf.get("corpus") or "", language, num_speakers)
     scored_transcripts(flags, asr_dir, ref_data_dir, [j.utt for j in jobs], language)  # fail before scoring
+    if ref_analysis is not None:  # fail before scoring: other settings, a missing or changed recording
+        from pytorch_backend.eval.reference import ReferenceAnalysis, analysis_params
+
+        cached = ReferenceAnalysis(ref_analysis, analysis_params(feats_conf, eval_conf))
+        for job in jobs:
+            cached.check(job.utt, job.ref_spec, Path(ref_data_dir) / "wav.scp", job.ref_line)
     nj = default_nj() if nj is None else nj
     log.info("evaluating %d utterances of %s with %d jobs", len(jobs), synth_wav_scp, nj)
     results = score_all(jobs, feats_conf, eval_conf, bool(conf.get("allow_pipes", False)),
-                        Path(ref_data_dir) / "wav.scp", synth_wav_scp, nj, progress, judges=flags)
+                        Path(ref_data_dir) / "wav.scp", synth_wav_scp, nj, progress, judges=flags,
+                        ref_analysis=None if ref_analysis is None else str(ref_analysis))
     judged, judged_per_utt = judge_set(results, flags, ref_data_dir, asr_dir, language, utt2spk)
 
     preds = predictor.predict([normalize(r["feats"], mean, std) for r in results])

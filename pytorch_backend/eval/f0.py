@@ -68,11 +68,12 @@ def f0_metrics_on_path(ref_f0: np.ndarray, syn_f0: np.ndarray, ia: np.ndarray, i
 def f0_metrics(ref_wav: np.ndarray, syn_wav: np.ndarray, fs: int, f0_floor: float = 60.0,
                f0_ceil: float = 700.0, frame_period: float = 5.0, mcep_dim: int | None = None,
                alpha: float | None = None, ref_mcep: np.ndarray | None = None,
-               syn_mcep: np.ndarray | None = None, path=None) -> dict:
+               syn_mcep: np.ndarray | None = None, path=None, ref_f0_track: np.ndarray | None = None) -> dict:
     """log-F0 RMSE (natural log and cents) and voicing error between two float waveforms.
 
-    ``ref_mcep`` / ``syn_mcep`` / ``path`` (the MCD's mel-cepstra and DTW path) are reused
-    when given, computed otherwise.
+    ``ref_mcep`` / ``syn_mcep`` / ``path`` (the MCD's mel-cepstra and DTW path) and
+    ``ref_f0_track`` (the reference's Harvest track, :func:`harvest_f0` with these settings) are
+    reused when given, computed otherwise.
     """
     mcep_dim, alpha = mcep_params(fs, mcep_dim, alpha)
     if ref_mcep is None:
@@ -81,6 +82,8 @@ def f0_metrics(ref_wav: np.ndarray, syn_wav: np.ndarray, fs: int, f0_floor: floa
         syn_mcep = sptk_mcep(syn_wav, fs, mcep_dim, alpha)
     ia, ib = path if path is not None else dtw_path(ref_mcep, syn_mcep)
     kw = dict(f0_floor=f0_floor, f0_ceil=f0_ceil, frame_period=frame_period)
-    ref_f0 = f0_on_mcep_frames(harvest_f0(ref_wav, fs, **kw), frame_period, len(ref_mcep), fs)
+    if ref_f0_track is None:
+        ref_f0_track = harvest_f0(ref_wav, fs, **kw)
+    ref_f0 = f0_on_mcep_frames(ref_f0_track, frame_period, len(ref_mcep), fs)
     syn_f0 = f0_on_mcep_frames(harvest_f0(syn_wav, fs, **kw), frame_period, len(syn_mcep), fs)
     return f0_metrics_on_path(ref_f0, syn_f0, ia, ib)
