@@ -108,13 +108,24 @@ def score_utterance(job: UttJob) -> dict:
     return scores
 
 
-def judge_utterance(job: UttJob) -> dict:
-    """The real recording of ``job`` alone: its judges (trimmed audio) and its log-mel."""
-    ext = _STATE["extractor"]
+def _load_reference(job: UttJob) -> tuple[np.ndarray, int]:
+    """(the real recording of ``job`` at the feats rate, that rate); errors name ref wav.scp."""
     fconf = _STATE["feats_conf"]
     fs = int(fconf["fs"])
     ref = load_audio(job.ref_spec, fs, resample=bool(fconf.get("resample", True)), allow_pipes=_STATE["allow_pipes"],
                      source=_STATE["ref_scp"], line=job.ref_line, utt=job.utt)
+    return ref, fs
+
+
+def _reference_failure(job: UttJob, what: str, exc: Exception) -> DataError:
+    """A library failure on a real recording, naming ref wav.scp, its line and the utterance."""
+    return DataError(_STATE["ref_scp"], f"{what} failed: {type(exc).__name__}: {exc}", line=job.ref_line, utt=job.utt)
+
+
+def judge_utterance(job: UttJob) -> dict:
+    """The real recording of ``job`` alone: its judges (trimmed audio) and its log-mel."""
+    ext = _STATE["extractor"]
+    ref, fs = _load_reference(job)
     try:
         out = judge_audio(_STATE["judges"], ext.trim(ref), fs)
         if "spk_embed" in out:
@@ -123,8 +134,7 @@ def judge_utterance(job: UttJob) -> dict:
     except EmottsError:
         raise
     except Exception as exc:
-        raise DataError(_STATE["ref_scp"], f"evaluation failed: {type(exc).__name__}: {exc}",
-                        line=job.ref_line, utt=job.utt) from None
+        raise _reference_failure(job, "evaluation", exc) from None
     out.update(utt=job.utt, target=job.target, ref_seconds=len(ref) / fs, feats=feats)
     return out
 
@@ -133,16 +143,12 @@ def analyse_utterance(job: UttJob) -> dict:
     """The reference analysis (eval/reference.py) of the real recording of ``job``."""
     from pytorch_backend.eval.reference import analyse_waveform, analysis_params
 
-    ext = _STATE["extractor"]
-    fconf = _STATE["feats_conf"]
-    fs = int(fconf["fs"])
-    ref = load_audio(job.ref_spec, fs, resample=bool(fconf.get("resample", True)), allow_pipes=_STATE["allow_pipes"],
-                     source=_STATE["ref_scp"], line=job.ref_line, utt=job.utt)
+    ref, fs = _load_reference(job)
     try:
-        mcep, f0 = analyse_waveform(ext.trim(ref), fs, analysis_params(fconf, _STATE["eval_conf"]))
+        mcep, f0 = analyse_waveform(_STATE["extractor"].trim(ref), fs,
+                                    analysis_params(_STATE["feats_conf"], _STATE["eval_conf"]))
     except EmottsError:
         raise
     except Exception as exc:
-        raise DataError(_STATE["ref_scp"], f"analysis failed: {type(exc).__name__}: {exc}",
-                        line=job.ref_line, utt=job.utt) from None
+        raise _reference_failure(job, "analysis", exc) from None
     return {"utt": job.utt, "mcep": mcep, "f0": f0}
