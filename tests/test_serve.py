@@ -127,7 +127,7 @@ def test_info_names_emotions_speakers_controls_and_hides_paths(gst, exps):
     info = json.loads(data)
     assert code == 200 and headers["Content-Type"] == "application/json"
     assert info["model"] == "gst" and info["emotions"] == EMOTIONS and info["speakers"] == SPEAKERS
-    assert info["reference_wav"] is True and "reference" in info["controls"] and info["prosody"] is False
+    assert info["reference_wav"] is True and "reference" in info["controls"] and info["prosody"] == []
     assert info["vocoders"] == ["griffin_lim", "hifigan"] and info["emotion_auto"] is True
     assert info["limits"]["max_text_chars"] == 120 and info["limits"]["max_upload_bytes"] == int(UPLOAD_LIMIT_MB * 2 ** 20)
     assert str(exps["root"]) not in data.decode(), "no server path in /info"
@@ -268,7 +268,7 @@ def test_label_model_controls(taco):
 
 def test_fastspeech2_prosody(fs2):
     info = json.loads(call(fs2.url, "/info")[2])
-    assert info["prosody"] is True
+    assert info["prosody"] == ["speed", "pitch_scale", "energy_scale"]
     for emotion in EMOTIONS:
         assert_wav(*call(fs2.url, "/synthesize", {"text": GOOD_TEXT, "emotion": emotion}))
     slow = assert_wav(*call(fs2.url, "/synthesize", {"text": GOOD_TEXT, "speed": 0.5, "pitch_scale": 1.2}))

@@ -391,7 +391,7 @@ def test_cli_text_file_with_per_line_controls(exps, capsys, tmp_path):
     (["--text", "Zebra."], "symbols outside the model's token list: 'z', 'r'"),
     (["--text", "Bad cab.", "--emotion", "furious"], "emotion: unknown emotion 'furious'"),
     (["--text", "Bad cab.", "--reference-wav", "REF"], "reference_wav: model 'tacotron2' does not support"),
-    (["--text", "Bad cab.", "--speed", "2"], "speed: model 'tacotron2' has no duration"),
+    (["--text", "Bad cab.", "--speed", "2"], "speed: model 'tacotron2' has no speed control"),
     (["--text", "Bad cab.", "--emotion-from-wav", "MISSING"], "emotion_from_wav: audio file not found"),
     (["--text", "Bad cab.", "--vocoder", "melgan"], "vocoder: unknown vocoder 'melgan'"),
     (["--text-file", "BADFILE"], "bad.txt:2, column 2: text: unknown control 'emotoin'"),

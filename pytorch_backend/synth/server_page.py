@@ -134,7 +134,12 @@ async function loadInfo() {
   $("vocoder-box").hidden = info.vocoders.length < 2;
   $("reference-box").hidden = !info.reference_wav;
   $("emotion-wav-box").hidden = info.reference_wav || !info.emotion_from_wav;
-  $("prosody-box").hidden = !info.prosody;
+  $("prosody-box").hidden = info.prosody.length === 0;
+  for (const k of ["speed", "pitch_scale", "energy_scale"]) {
+    for (const el of [$(k), $(`${k}-value`), document.querySelector(`label[for=${k}]`)]) {
+      el.hidden = !info.prosody.includes(k);
+    }
+  }
   $("text").maxLength = info.limits.max_text_chars;
   $("synthesize").disabled = false;
   setStatus("ready", false);
@@ -157,9 +162,7 @@ function formData() {
   if (!$("reference-box").hidden && $("reference_wav").files.length > 0) {
     fd.append("reference_wav", $("reference_wav").files[0]);
   }
-  if (info.prosody) {
-    for (const k of ["speed", "pitch_scale", "energy_scale"]) fd.append(k, $(k).value);
-  }
+  for (const k of info.prosody) fd.append(k, $(k).value);
   if (info.vocoders.length > 1) fd.append("vocoder", $("vocoder").value);
   if ($("seed").value !== "") fd.append("seed", $("seed").value);
   return fd;

@@ -22,7 +22,6 @@ depend on the batch it was in; then vocoded together, silence-trimmed and joined
 
 from __future__ import annotations
 
-import inspect
 import io
 import json
 import logging
@@ -217,7 +216,7 @@ class Synthesizer:
         if self.vocoder_name not in self.vocoder_names():
             raise RequestError("vocoder", f"unknown vocoder '{self.vocoder_name}' for this model (available: "
                                f"{', '.join(self.vocoder_names())})")
-        self._prosody_controls = "duration_scale" in inspect.signature(self.model.inference).parameters
+        self._prosody_controls = tuple(self.model.prosody_controls)
         self._token_cache: dict[str, list[str]] = {}
 
     def tokens_of(self, text: str) -> list[str]:
@@ -293,7 +292,7 @@ class Synthesizer:
                 "speakers": self.speakers, "controls": controls,
                 "emotion_auto": self.text_emotion is not None, "emotion_from_wav": self.ser is not None,
                 "reference_wav": "reference" in controls, "gst_weights": "gst_weights" in controls,
-                "prosody": self._prosody_controls, "vocoders": self.vocoder_names(), "vocoder": self.vocoder_name,
+                "prosody": list(self._prosody_controls), "vocoders": self.vocoder_names(), "vocoder": self.vocoder_name,
                 "token_type": self.token_type, "language": self.language}
 
     # -- the Python API ------------------------------------------------------------------------
@@ -513,9 +512,11 @@ class Synthesizer:
                 value = float(getattr(req, name))
             except (TypeError, ValueError):
                 raise RequestError(name, f"'{getattr(req, name)}' is not a number") from None
-            if value != 1.0 and not self._prosody_controls:
-                raise RequestError(name, f"model '{self.model_name}' has no duration/pitch/energy controls "
-                                   "(fastspeech2 has)")
+            if value != 1.0 and name not in self._prosody_controls:
+                raise RequestError(name, f"model '{self.model_name}' has no {name} control (it has: "
+                                   f"{', '.join(self._prosody_controls) or 'none'}; fastspeech2 has speed, "
+                                   "pitch_scale and energy_scale, the Tacotron 2 family with alignment: "
+                                   "durations speed)")
             lo, hi = PROSODY_LIMITS
             if not (lo <= value <= hi) or not math.isfinite(value):
                 raise RequestError(name, f"must be in [{lo:g}, {hi:g}], got {value:g}")

@@ -53,6 +53,13 @@ class TTSModel(nn.Module, abc.ABC):
         """The controls this instance accepts (its configuration may leave some of ``CONTROLS`` out)."""
         return self.CONTROLS
 
+    @property
+    def prosody_controls(self) -> tuple[str, ...]:
+        """The prosody a request may set (``speed``, ``pitch_scale``, ``energy_scale``): none for a
+        model without explicit durations, pitch and energy; ``inference``/``inference_batch`` then
+        take ``duration_scale``, ``pitch_shift`` and ``energy_shift`` for those it names."""
+        return ()
+
     def uses_labels(self) -> bool:
         """Whether synthesis takes an emotion (soft) label as ``emotion_weights``."""
         return "label" in self.controls

@@ -60,42 +60,35 @@ class AttentionCell(nn.Module):
         return h, c
 
 
-class Decoder(nn.Module):
-    def __init__(self, n_mels: int, memory_dim: int, reduction_factor: int = 3,
-                 prenet_dims=(256, 256), prenet_dropout: float = 0.5, attn_rnn_dim: int = 512,
-                 decoder_rnn_dim: int = 512, attn_dim: int = 128, loc_channels: int = 32,
-                 loc_kernel: int = 31, rnn_dropout: float = 0.1, context_feedback: bool = True,
-                 cond_dim: int = 0, cond_mode: str = "concat"):
+def previous_frames(mels: torch.Tensor, r: int) -> torch.Tensor:
+    """Teacher-forcing inputs (B, T/r, n_mels) of a decoder emitting r frames a step: step g
+    reads the last frame of group g-1 of ``mels`` (zeros for g = 0)."""
+    last_frames = mels[:, r - 1::r]
+    return torch.cat([mels.new_zeros(mels.size(0), 1, mels.size(2)), last_frames[:, :-1]], dim=1)
+
+
+class DecoderBase(nn.Module):
+    """What every autoregressive mel decoder here shares: the prenet on the previous frame, an
+    optional per-utterance condition vector (``cond_mode: concat`` appends it to the second LSTM's
+    input, ``add`` adds its projection to the prenet output), dropout on the LSTM outputs in
+    training, and the teacher-forcing inputs."""
+
+    def __init__(self, n_mels: int, reduction_factor: int, prenet_dims, prenet_dropout: float,
+                 rnn_dropout: float, cond_dim: int = 0, cond_mode: str = "concat"):
         super().__init__()
         if cond_mode not in ("concat", "add"):
             raise ValueError(f"decoder condition mode must be concat or add, got '{cond_mode}'")
         self.cond_dim = cond_dim
         self.cond_mode = cond_mode
         self.cond_proj = nn.Linear(cond_dim, prenet_dims[-1]) if cond_dim and cond_mode == "add" else None
-        dec_cond = cond_dim if cond_mode == "concat" else 0
+        self.concat_cond_dim = cond_dim if cond_mode == "concat" else 0
         self.n_mels = n_mels
         self.r = reduction_factor
-        self.memory_dim = memory_dim
-        self.attn_rnn_dim = attn_rnn_dim
-        self.context_feedback = context_feedback
         self.prenet = Prenet(n_mels, prenet_dims, prenet_dropout)
-        if context_feedback:
-            self.attn_cell = AttentionCell(self.prenet.out_dim, memory_dim, attn_rnn_dim)
-        else:
-            self.attn_rnn = nn.LSTM(self.prenet.out_dim, attn_rnn_dim, batch_first=True)
-        self.attention = LocationSensitiveAttention(attn_rnn_dim, memory_dim, attn_dim,
-                                                    loc_channels, loc_kernel)
-        self.dec_rnn = nn.LSTM(attn_rnn_dim + memory_dim + dec_cond, decoder_rnn_dim, batch_first=True)
-        self.mel_proj = nn.Linear(decoder_rnn_dim + memory_dim, n_mels * reduction_factor)
-        self.stop_proj = nn.Linear(decoder_rnn_dim + memory_dim, 1)
         self.rnn_dropout = rnn_dropout
 
     def _drop(self, x):
         return F.dropout(x, self.rnn_dropout, True) if self.training and self.rnn_dropout else x
-
-    def _project(self, dec_out, contexts):
-        out = torch.cat([dec_out, contexts], -1)
-        return self.mel_proj(out), self.stop_proj(out).squeeze(-1)
 
     def _prenet(self, frames, cond, generators=None):
         """Prenet output of the autoregressive input, plus the projected condition (``add``)."""
@@ -116,11 +109,45 @@ class Decoder(nn.Module):
             raise ValueError("this decoder is conditioned: pass its condition vector")
 
     def teacher_inputs(self, mels):
-        """Teacher-forcing inputs (B, T/r, n_mels): step g reads the last frame of group g-1
-        of ``mels`` (zeros for g = 0)."""
-        b = mels.size(0)
-        last_frames = mels[:, self.r - 1::self.r]
-        return torch.cat([mels.new_zeros(b, 1, self.n_mels), last_frames[:, :-1]], dim=1)
+        """Teacher-forcing inputs (B, T/r, n_mels) (see :func:`previous_frames`)."""
+        return previous_frames(mels, self.r)
+
+    def _check_feedback(self, feedback, mels):
+        """The frames the steps read: ``feedback`` (scheduled sampling) if given, else the real ones."""
+        b, t, _ = mels.shape
+        if t % self.r:
+            raise ValueError(f"target length {t} is not a multiple of the reduction factor {self.r}")
+        if feedback is None:
+            return self.teacher_inputs(mels)
+        if feedback.shape != (b, t // self.r, self.n_mels):
+            raise ValueError(f"decoder feedback must have shape {(b, t // self.r, self.n_mels)}, "
+                             f"got {tuple(feedback.shape)}")
+        return feedback
+
+
+class Decoder(DecoderBase):
+    def __init__(self, n_mels: int, memory_dim: int, reduction_factor: int = 3,
+                 prenet_dims=(256, 256), prenet_dropout: float = 0.5, attn_rnn_dim: int = 512,
+                 decoder_rnn_dim: int = 512, attn_dim: int = 128, loc_channels: int = 32,
+                 loc_kernel: int = 31, rnn_dropout: float = 0.1, context_feedback: bool = True,
+                 cond_dim: int = 0, cond_mode: str = "concat"):
+        super().__init__(n_mels, reduction_factor, prenet_dims, prenet_dropout, rnn_dropout, cond_dim, cond_mode)
+        self.memory_dim = memory_dim
+        self.attn_rnn_dim = attn_rnn_dim
+        self.context_feedback = context_feedback
+        if context_feedback:
+            self.attn_cell = AttentionCell(self.prenet.out_dim, memory_dim, attn_rnn_dim)
+        else:
+            self.attn_rnn = nn.LSTM(self.prenet.out_dim, attn_rnn_dim, batch_first=True)
+        self.attention = LocationSensitiveAttention(attn_rnn_dim, memory_dim, attn_dim,
+                                                    loc_channels, loc_kernel)
+        self.dec_rnn = nn.LSTM(attn_rnn_dim + memory_dim + self.concat_cond_dim, decoder_rnn_dim, batch_first=True)
+        self.mel_proj = nn.Linear(decoder_rnn_dim + memory_dim, n_mels * reduction_factor)
+        self.stop_proj = nn.Linear(decoder_rnn_dim + memory_dim, 1)
+
+    def _project(self, dec_out, contexts):
+        out = torch.cat([dec_out, contexts], -1)
+        return self.mel_proj(out), self.stop_proj(out).squeeze(-1)
 
     def _attend_with_feedback(self, prenet_out, memory, mask):
         b, n, _ = memory.shape
@@ -166,14 +193,8 @@ class Decoder(nn.Module):
         Returns mel (B, T, n_mels), stop logits (B, T/r), alignments (B, T/r, N).
         """
         b, t, _ = mels.shape
-        if t % self.r:
-            raise ValueError(f"target length {t} is not a multiple of the reduction factor {self.r}")
         self._check_cond(cond)
-        if feedback is None:
-            feedback = self.teacher_inputs(mels)
-        elif feedback.shape != (b, t // self.r, self.n_mels):
-            raise ValueError(f"decoder feedback must have shape {(b, t // self.r, self.n_mels)}, "
-                             f"got {tuple(feedback.shape)}")
+        feedback = self._check_feedback(feedback, mels)
         prenet_out = self._prenet(feedback, cond)
         attend = self._attend_with_feedback if self.context_feedback else self._attend_without_feedback
         hs, contexts, align = attend(prenet_out, memory, memory_mask)

@@ -42,7 +42,7 @@ from pytorch_backend.tts.layers.masks import length_mask, pad_tokens
 from pytorch_backend.tts.layers.prenet import Postnet
 from pytorch_backend.tts.layers.transformer import FFTStack
 from pytorch_backend.tts.layers.variance import (ValueEmbedding, VariancePredictor, durations_to_path, expand,
-                                                 token_average)
+                                                 predicted_durations, token_average)
 
 VARIANCE_LEVELS = ("token", "frame")
 
@@ -111,6 +111,11 @@ class FastSpeech2(TTSModel):
     def controls(self) -> tuple[str, ...]:
         """``label`` and ``soft_label`` (intensity, mixtures) when the emotion embedding is used."""
         return self.CONTROLS if self.emotion_embed is not None else ()
+
+    @property
+    def prosody_controls(self) -> tuple[str, ...]:
+        """Speed (durations), pitch and energy: all three are predicted and can be moved."""
+        return ("speed", "pitch_scale", "energy_scale")
 
     def label_embedding(self, emotion_weights):
         """The emotion vector (B, D) of soft labels (B, num_emotions): the emotion-space map's input."""
@@ -298,16 +303,8 @@ class FastSpeech2(TTSModel):
         cond = self._conditions(1, device, None if speaker is None else torch.as_tensor(speaker).view(1),
                                 emo, emotion_weights)
         _, h, tmask = self._encode(tokens, lens, cond)
-        log_dur = self.duration_predictor(h, tmask)
-        durations = torch.round(torch.expm1(log_dur) * float(duration_scale))
-        durations = durations.clamp(min=1.0, max=float(self.max_frames_per_token))
-        if maxlenratio:  # at most maxlenratio frames per token in total: shrink the excess over
-            n = tokens.size(1)  # one frame per token proportionally
-            limit = max(n, int(float(maxlenratio) * n))
-            total = float(durations.sum())
-            if total > limit:
-                durations = 1.0 + torch.floor((durations - 1.0) * (limit - n) / (total - n))
-        durations = durations.long()
+        durations = predicted_durations(self.duration_predictor(h, tmask), lens, float(duration_scale),
+                                        self.max_frames_per_token, maxlenratio)
         path = durations_to_path(durations)
         mel_lens = durations.sum(1)
         frames, pitch, energy, voiced = self._adapt(h, tmask, path, mel_lens, float(pitch_shift),
@@ -368,17 +365,8 @@ class FastSpeech2(TTSModel):
         cond = self._conditions(b, device, None if speakers is None else torch.as_tensor(speakers).view(b),
                                 None, emotion_weights)
         _, h, tmask = self._encode(padded, lens, cond)
-        log_dur = self.duration_predictor(h, tmask)
-        durations = torch.round(torch.expm1(log_dur) * dur_scale)
-        durations = durations.clamp(min=1.0, max=float(self.max_frames_per_token))
-        if maxlenratio:  # the per-utterance cap of inference(), row by row
-            for i, n in enumerate(n_tokens):
-                limit = max(n, int(float(maxlenratio) * n))
-                row = durations[i, :n]
-                total = float(row.sum())
-                if total > limit:
-                    durations[i, :n] = 1.0 + torch.floor((row - 1.0) * (limit - n) / (total - n))
-        durations = (durations * tmask.to(durations.dtype)).long()
+        durations = predicted_durations(self.duration_predictor(h, tmask), lens, dur_scale,
+                                        self.max_frames_per_token, maxlenratio)
         path = durations_to_path(durations)
         mel_lens = durations.sum(1)
         frames, pitch, energy, voiced = self._adapt(

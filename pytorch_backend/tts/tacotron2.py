@@ -4,6 +4,13 @@ tokens -> Encoder -> (+ speaker / emotion [/ style] conditioning) -> memory
 memory -> location-sensitive attention decoder (r frames per step) -> mel + stop
 mel -> residual Postnet -> refined mel
 
+``alignment: durations`` replaces the attention by learned token durations (Non-Attentive
+Tacotron, Shen et al. 2020; pytorch_backend/tts/duration_decoder.py and learned_durations.py):
+every decoder step reads the encoder state its frames belong to, the length is the sum of the
+predicted durations (no stop token, no guided-attention loss), and the loss gains the duration,
+alignment (forward-sum) and binarization terms. Styles, emotion labels and latents condition
+the memory exactly as with attention, and so the durations too.
+
 Conditioning vectors are combined with every encoder state, by concatenation
 (``combine: concat``) or by adding a linear projection (``combine: add``); a subclass may also
 condition the decoder itself (``_decoder_condition``, see emo_dnn).
@@ -24,12 +31,16 @@ from torch import nn
 from pytorch_backend.data.targets import stop_targets
 from pytorch_backend.tts.base import TTSModel
 from pytorch_backend.tts.decoder import Decoder
+from pytorch_backend.tts.duration_decoder import DurationDecoder, group_contexts
 from pytorch_backend.tts.layers.encoder import Encoder
 from pytorch_backend.tts.layers.masks import length_mask, pad_tokens
 from pytorch_backend.tts.layers.prenet import Postnet
+from pytorch_backend.tts.layers.variance import durations_to_path
+from pytorch_backend.tts.learned_durations import LearnedDurations
 from pytorch_backend.tts.losses import guided_attention_loss, masked_mel_loss, stop_loss
 
 COMBINE_MODES = ("concat", "add")
+ALIGNMENTS = ("attention", "durations")
 LABEL_CONTROLS = ("label", "soft_label")  # what the emotion-label embedding makes possible
 
 
@@ -81,8 +92,14 @@ class Tacotron2(TTSModel):
                  mel_loss: str = "l1+l2", stop_pos_weight: float = 5.0,
                  guided_attn_weight: float = 1.0, guided_attn_sigma: float = 0.2,
                  guided_attn_halflife: float | None = None, sampled_feedback: float = 0.0,
-                 sampled_feedback_start: int = 0, sampled_feedback_ramp: int = 0):
+                 sampled_feedback_start: int = 0, sampled_feedback_ramp: int = 0,
+                 alignment: str = "attention", duration_model: dict | None = None):
         super().__init__()
+        if alignment not in ALIGNMENTS:
+            raise ValueError(f"alignment must be one of {ALIGNMENTS}, got '{alignment}'")
+        if duration_model and alignment != "durations":
+            raise ValueError("duration_model is given but alignment is 'attention': set alignment: durations")
+        self.alignment = alignment
         if not 0.0 <= sampled_feedback <= 1.0:
             raise ValueError(f"sampled_feedback must be a probability in [0, 1], got {sampled_feedback}")
         if sampled_feedback_start < 0 or sampled_feedback_ramp < 0:
@@ -116,10 +133,17 @@ class Tacotron2(TTSModel):
             self.conditioner.add_input("emotion", emotion_dim, combine)
         self.decoder_cond_dim, self.decoder_cond_mode = 0, "concat"
         self._add_extra_conditions()
-        self.decoder = Decoder(n_mels, self.conditioner.out_dim, reduction_factor, prenet_dims,
-                               prenet_dropout, attn_rnn_dim, decoder_rnn_dim, attn_dim,
-                               loc_channels, loc_kernel, rnn_dropout, context_feedback,
-                               cond_dim=self.decoder_cond_dim, cond_mode=self.decoder_cond_mode)
+        if alignment == "attention":
+            self.decoder = Decoder(n_mels, self.conditioner.out_dim, reduction_factor, prenet_dims,
+                                   prenet_dropout, attn_rnn_dim, decoder_rnn_dim, attn_dim,
+                                   loc_channels, loc_kernel, rnn_dropout, context_feedback,
+                                   cond_dim=self.decoder_cond_dim, cond_mode=self.decoder_cond_mode)
+            self.durations = None
+        else:  # the attention sizes (attn_dim, loc_*, context_feedback) have no use here
+            self.decoder = DurationDecoder(n_mels, self.conditioner.out_dim, reduction_factor, prenet_dims,
+                                           prenet_dropout, attn_rnn_dim, decoder_rnn_dim, rnn_dropout,
+                                           cond_dim=self.decoder_cond_dim, cond_mode=self.decoder_cond_mode)
+            self.durations = LearnedDurations(n_mels, embed_dim, self.conditioner.out_dim, **(duration_model or {}))
         self.postnet = Postnet(n_mels, postnet_layers, postnet_channels, postnet_kernel, postnet_dropout)
 
     # -- what this model can be told at inference (see pytorch_backend/tts/controls.py) ----
@@ -128,6 +152,11 @@ class Tacotron2(TTSModel):
         """``label`` (a hard emotion label) and ``soft_label`` (intensity, mixtures) when the
         emotion embedding is used; subclasses add ``emotion_mean``, ``reference``, ..."""
         return LABEL_CONTROLS if self.emotion_embed is not None else ()
+
+    @property
+    def prosody_controls(self) -> tuple[str, ...]:
+        """``speed`` (the durations scaled) with ``alignment: durations``; none with attention."""
+        return ("speed",) if self.durations is not None else ()
 
     def label_embedding(self, emotion_weights):
         """The emotion vector (B, D) the label path gives soft labels (B, num_emotions)."""
@@ -200,12 +229,17 @@ class Tacotron2(TTSModel):
         memory = self.encode(tokens, token_lens, speakers, emotions, mels, mel_lens, style=extras.get("style"))
         mask = length_mask(token_lens, tokens.size(1))
         cond = self._decoder_condition(self.emotion_weights_of(tokens.size(0), tokens.device, emotions))
-        feedback = self._sampled_feedback(memory, mask, mels, cond)
-        mel_before, stop_logits, align = self.decoder(memory, mask, mels, cond, feedback)
+        if self.durations is None:
+            out = {}
+            feedback = self._sampled_feedback(memory, mask, mels, cond)
+            mel_before, out["stop_logits"], out["alignments"] = self.decoder(memory, mask, mels, cond, feedback)
+        else:  # the hard alignment lays the memory out over the frames; the soft one is plotted
+            out = self.durations.align(self.encoder.embed(tokens), token_lens, memory, mels, mel_lens)
+            contexts = group_contexts(memory, out["alignments_hard"], self.r, mels.size(1))
+            mel_before = self.decoder(contexts, mels, cond, self._sampled_feedback(contexts, None, mels, cond))
         out_mask = length_mask(mel_lens, mels.size(1))
-        mel_after = mel_before + self.postnet(mel_before, out_mask)
-        out = {"mel_before": mel_before, "mel_after": mel_after, "stop_logits": stop_logits,
-               "alignments": align}
+        out["mel_before"] = mel_before
+        out["mel_after"] = mel_before + self.postnet(mel_before, out_mask)
         out.update(extras)
         return out
 
@@ -232,12 +266,17 @@ class Tacotron2(TTSModel):
         p = self.feedback_sampling_prob(self.train_step) if self.training else 0.0
         if p <= 0:
             return None
-        with torch.no_grad():
-            predicted, _, _ = self.decoder(memory.detach(), mask, mels, None if cond is None else cond.detach())
+        with torch.no_grad():  # memory: the encoder states, or the step contexts of alignment: durations
+            predicted = self._teacher_forced_frames(memory.detach(), mask, mels, None if cond is None else cond.detach())
         real = self.decoder.teacher_inputs(mels)
         own = self.decoder.teacher_inputs(predicted.to(mels.dtype))
         pick = torch.rand(real.shape[:2], device=real.device) < p
         return torch.where(pick.unsqueeze(-1), own, real)
+
+    def _teacher_forced_frames(self, memory, mask, mels, cond):
+        if self.durations is None:
+            return self.decoder(memory, mask, mels, cond)[0]
+        return self.decoder(memory, mels, cond)
 
     def guided_attn_scale(self, step: int) -> float:
         if not self.guided_attn_halflife:
@@ -249,13 +288,19 @@ class Tacotron2(TTSModel):
         mels, mel_lens = batch["mels"], batch["mel_lens"]
         mel = (masked_mel_loss(out["mel_before"].float(), mels, mel_lens, self.mel_loss_kind)
                + masked_mel_loss(out["mel_after"].float(), mels, mel_lens, self.mel_loss_kind))
-        target, mask = stop_targets(mel_lens, out["stop_logits"].size(1), self.r)
-        stop = stop_loss(out["stop_logits"].float(), target, mask, self.stop_pos_weight)
-        groups = (mel_lens + self.r - 1) // self.r
-        attn = guided_attention_loss(out["alignments"], groups, batch["token_lens"], self.guided_attn_sigma)
-        total = mel + stop + self.guided_attn_scale(step) * attn
-        terms = {"loss": total, "mel": mel, "stop": stop, "attn": attn}
-        for name, (weight, value) in self._extra_losses(out, batch).items():
+        terms = {"loss": mel, "mel": mel}
+        if self.durations is None:
+            target, mask = stop_targets(mel_lens, out["stop_logits"].size(1), self.r)
+            terms["stop"] = stop_loss(out["stop_logits"].float(), target, mask, self.stop_pos_weight)
+            groups = (mel_lens + self.r - 1) // self.r
+            terms["attn"] = guided_attention_loss(out["alignments"], groups, batch["token_lens"],
+                                                  self.guided_attn_sigma)
+            terms["loss"] = mel + terms["stop"] + self.guided_attn_scale(step) * terms["attn"]
+            extra = {}
+        else:
+            extra = self.durations.losses(out, batch["token_lens"], mel_lens, step)
+        extra.update(self._extra_losses(out, batch))
+        for name, (weight, value) in extra.items():
             terms["loss"] = terms["loss"] + weight * value
             terms[name] = value
         return terms
@@ -263,13 +308,17 @@ class Tacotron2(TTSModel):
     @torch.no_grad()
     def inference(self, tokens, speaker=None, emotion=None, style=None, threshold: float = 0.5,
                   maxlenratio: float = 12.0, minlenratio: float = 0.0, emotion_weights=None,
-                  attention_window=None) -> dict:
+                  attention_window=None, duration_scale: float = 1.0) -> dict:
         """Synthesize one utterance from a 1-D token id tensor.
 
         ``emotion`` is an emotion id, ``emotion_weights`` a soft label (num_emotions,) used
         instead of it; ``style`` the style/latent vector of models that have one;
         ``attention_window`` (back, forward) the attention constraint (None: off).
         Returns ``mel`` (T, n_mels) normalized, ``stop_probs`` (T/r,), ``alignment`` (T/r, N).
+        With ``alignment: durations``: the length is the predicted durations' sum, times
+        ``duration_scale`` (> 1 slower), at most ``maxlenratio`` frames per token;
+        ``threshold``, ``minlenratio`` and ``attention_window`` have no meaning; ``stop_probs`` is
+        None, ``alignment`` the hard path (T, N), and ``durations`` (N,) are returned too.
         """
         tokens = torch.as_tensor(tokens).view(1, -1)
         device = next(self.parameters()).device
@@ -281,6 +330,9 @@ class Tacotron2(TTSModel):
             style = torch.as_tensor(style, dtype=torch.float32, device=device).view(1, -1)
         weights = self.emotion_weights_of(1, device, emo, emotion_weights)
         memory = self.encode(tokens, lens, spk, style=style, emotion_weights=weights)
+        if self.durations is not None:
+            return self._decode_by_durations(memory, lens, self._decoder_condition(weights), maxlenratio,
+                                             duration_scale)[0]
         max_steps = max(1, math.ceil(maxlenratio * tokens.size(1) / self.r))
         min_steps = int(minlenratio * tokens.size(1) / self.r)
         mel, probs, align = self.decoder.inference(memory, threshold, max_steps, min_steps,
@@ -291,7 +343,7 @@ class Tacotron2(TTSModel):
     @torch.no_grad()
     def inference_batch(self, tokens: list, speakers=None, emotion_weights=None, styles=None,
                         threshold: float = 0.5, maxlenratio: float = 12.0, minlenratio: float = 0.0,
-                        seeds=None, attention_window=None, **unused) -> list[dict]:
+                        seeds=None, attention_window=None, duration_scale=1.0, **unused) -> list[dict]:
         """Synthesize a batch of utterances (1-D token id tensors of any lengths) at once.
 
         ``speakers`` (B,) ids, ``emotion_weights`` (B, num_emotions) soft labels, ``styles``
@@ -310,10 +362,13 @@ class Tacotron2(TTSModel):
             styles = torch.as_tensor(styles, dtype=torch.float32, device=device).view(b, -1)
         weights = self.emotion_weights_of(b, device, None, emotion_weights)
         memory = self.encode(padded, lens, spk, style=styles, emotion_weights=weights)
+        gens = None if seeds is None else [torch.Generator().manual_seed(int(s)) for s in seeds]
+        if self.durations is not None:
+            return self._decode_by_durations(memory, lens, self._decoder_condition(weights), maxlenratio,
+                                             duration_scale, gens)
         mask = length_mask(lens, padded.size(1))
         max_steps = [max(1, math.ceil(maxlenratio * k / self.r)) for k in n]
         min_steps = [int(minlenratio * k / self.r) for k in n]
-        gens = None if seeds is None else [torch.Generator().manual_seed(int(s)) for s in seeds]
         decoded = self.decoder.inference_batch(memory, mask, threshold, max_steps, min_steps,
                                                self._decoder_condition(weights), gens, lengths=n,
                                                window=_window(attention_window))
@@ -324,6 +379,21 @@ class Tacotron2(TTSModel):
         mels = mels + self.postnet(mels, length_mask(torch.tensor(frames, device=device), mels.size(1)))
         return [{"mel": mels[i, :frames[i]], "stop_probs": probs, "alignment": align}
                 for i, (_, probs, align) in enumerate(decoded)]
+
+    def _decode_by_durations(self, memory, lens, cond, maxlenratio, duration_scale, generators=None) -> list[dict]:
+        """``alignment: durations`` synthesis of encoded utterances (memory (B, N, D), token
+        lengths (B,)): predicted durations, the decoder run free over their frames, the postnet."""
+        scale = torch.as_tensor(duration_scale, dtype=memory.dtype, device=memory.device).reshape(-1, 1)
+        if bool((scale <= 0).any()):
+            raise ValueError(f"duration_scale must be > 0, got {duration_scale}")
+        durations = self.durations.predict(memory, lens, scale, maxlenratio)
+        path = durations_to_path(durations)
+        frames = durations.sum(1)
+        mels = self.decoder.inference(group_contexts(memory, path, self.r), cond, generators)[:, :path.size(1)]
+        mels = mels + self.postnet(mels, length_mask(frames, mels.size(1)))
+        return [{"mel": mels[i, :t], "stop_probs": None, "alignment": path[i, :t, :n],
+                 "durations": durations[i, :n]}
+                for i, (t, n) in enumerate(zip(frames.tolist(), lens.tolist()))]
 
 
 def _window(attention_window):

@@ -13,6 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from pytorch_backend.tts.layers.masks import length_mask
+
 
 class VariancePredictor(nn.Module):
     """Two conv(k) -> ReLU -> LayerNorm -> dropout layers and a linear output: one value per
@@ -49,6 +51,25 @@ class ValueEmbedding(nn.Module):
     def forward(self, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         m = mask.to(values.dtype)
         return self.conv((values * m).unsqueeze(1)).transpose(1, 2) * m.unsqueeze(-1)
+
+
+def predicted_durations(log_durations: torch.Tensor, token_lens: torch.Tensor, scale=1.0,
+                        max_frames_per_token: int = 60, maxlenratio: float | None = None) -> torch.Tensor:
+    """Integer frame counts (B, N) from a duration predictor's log(1 + frames) (B, N): scaled by
+    ``scale`` (a number or (B, 1); > 1 slower), rounded, at least 1 and at most
+    ``max_frames_per_token`` per real token, 0 at padding. ``maxlenratio`` caps an utterance of n
+    tokens at that many frames per token in total: the excess over one frame per token shrinks
+    proportionally."""
+    durations = torch.round(torch.expm1(log_durations) * scale)
+    durations = durations.clamp(min=1.0, max=float(max_frames_per_token))
+    if maxlenratio:
+        for i, n in enumerate(token_lens.tolist()):
+            limit = max(n, int(float(maxlenratio) * n))
+            row = durations[i, :n]
+            total = float(row.sum())
+            if total > limit:
+                durations[i, :n] = 1.0 + torch.floor((row - 1.0) * (limit - n) / (total - n))
+    return (durations * length_mask(token_lens, durations.size(1)).to(durations.dtype)).long()
 
 
 def durations_to_path(durations: torch.Tensor, max_frames: int | None = None) -> torch.Tensor:
