@@ -128,13 +128,19 @@ def test_two_gloo_ranks_match_single_process_and_resume(corpus, tmp_path):
         torch.testing.assert_close(b["model"][key], a["model"][key], rtol=1e-5, atol=1e-5)
 
 
-def test_gst_cli_under_torchrun_matches_single_process_within_tolerance(corpus, tmp_path):
+# the alignment's own terms (forward-sum, binarization, durations) are averaged over frames and
+# tokens too, so the per-utterance weighting of the ranks' terms moves the sum a little more
+@pytest.mark.parametrize("alignment, rel", [("attention", 0.02), ("durations", 0.04)])
+def test_gst_cli_under_torchrun_matches_single_process_within_tolerance(corpus, tmp_path, alignment, rel):
     """The real GST model through steps/train_tts.py: same global batches on 2 ranks. BatchNorm
     statistics are per rank on CPU/gloo (SyncBatchNorm needs CUDA) and frame-averaged losses are
     weighted per utterance, so the match is close, not exact."""
     c, _ = corpus
     conf = tiny_conf("gst", max_steps=4, eval_interval=4, save_interval=2, log_interval=1)
     conf["tts"]["model_conf"]["prenet_dropout"] = 0.0  # dropout masks differ per rank
+    conf["tts"]["model_conf"]["alignment"] = alignment
+    if alignment == "attention":
+        conf["tts"]["model_conf"]["duration_model"] = None
     single = train_tts(conf, c["data_root"], c["tokens"], c["dump"], tmp_path / "single", threads=1)
     out, log = tmp_path / "ddp", tmp_path / "log" / "train.log"
     torchrun("-m", "steps.train_tts", "--conf", json.dumps(conf), "--data-root", c["data_root"], "--tokens",
@@ -150,7 +156,7 @@ def test_gst_cli_under_torchrun_matches_single_process_within_tolerance(corpus, 
     a = ckpt.load_checkpoint(tmp_path / "single" / "checkpoints" / "step_4.pt")
     b = ckpt.load_checkpoint(out / "checkpoints" / "step_4.pt")
     for ra, rb in zip(a["history"]["train"], b["history"]["train"]):
-        assert rb["loss"] == pytest.approx(ra["loss"], rel=0.02)
+        assert rb["loss"] == pytest.approx(ra["loss"], rel=rel)
     assert info["best_dev_loss"] == pytest.approx(single["best_dev_loss"], rel=0.05)
     # parameters moved the same way: the updates agree in direction
     set_seed(conf["tts"]["train"]["seed"])  # the initialization both runs started from

@@ -33,7 +33,8 @@ MODEL_CONFS = {**TINY_MODEL_CONF, "fastspeech2": TINY_FS2}
 # conf variants whose loss has terms of their own: (backend, conf)
 LOSS_CASES = {**{name: (name, conf) for name, conf in MODEL_CONFS.items()},
               "fastspeech2_frame_voicing": ("fastspeech2", dict(TINY_FS2, variance_level="frame",
-                                                                 predict_voicing=True))}
+                                                                 predict_voicing=True)),
+              "gst_attention": ("gst", dict(TINY_MODEL_CONF["gst"], alignment="attention", duration_model=None))}
 NUM_TOKENS, NUM_SPK, NUM_EMO = 12, 2, 3
 
 
@@ -76,10 +77,11 @@ def test_every_loss_term_lives_on_the_models_device(case, monkeypatch):
     its outputs move over): every term, ``kl_weight`` included, is on the model's device, so the
     data-parallel trainer can stack them."""
     name, conf = LOSS_CASES[case]
-    if name == "fastspeech2":  # torch has no meta kernel for CTC: a stand-in on its input's device
-        from pytorch_backend.tts import fastspeech2
+    # torch has no meta kernel for CTC (the learned alignments' loss): a stand-in on its input's device
+    from pytorch_backend.tts import fastspeech2, learned_durations
 
-        monkeypatch.setattr(fastspeech2, "forward_sum_loss", lambda scores, *_: scores.float().sum() * 0)
+    for module in (fastspeech2, learned_durations):
+        monkeypatch.setattr(module, "forward_sum_loss", lambda scores, *_: scores.float().sum() * 0)
     torch.manual_seed(0)
     model = build_model(name, copy.deepcopy(conf), NUM_TOKENS, NUM_SPK, NUM_EMO, N_MELS)
     batch = padded_batch(getattr(model, "r", 1))
@@ -97,7 +99,8 @@ def test_every_loss_term_lives_on_the_models_device(case, monkeypatch):
 def test_sampled_feedback_stays_on_the_models_device():
     """Scheduled sampling draws its choice of frames and runs its first pass on the model's
     device (here meta): the mixed decoder input never falls back to the CPU."""
-    conf = dict(copy.deepcopy(TINY_MODEL_CONF["gst"]), sampled_feedback=0.5)
+    conf = dict(copy.deepcopy(TINY_MODEL_CONF["gst"]), sampled_feedback=0.5, alignment="attention",
+                duration_model=None)  # alignment: durations: tests/test_duration_decoder.py
     torch.manual_seed(0)
     model = build_model("gst", conf, NUM_TOKENS, NUM_SPK, NUM_EMO, N_MELS).train()
     batch = padded_batch(model.r)

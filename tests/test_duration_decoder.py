@@ -134,6 +134,10 @@ def test_inference_length_is_the_durations_and_follows_the_controls():
     assert capped["durations"].tolist() == [2] * 5 and capped["mel"].shape[0] == 10
     with pytest.raises(ValueError, match="duration_scale"):
         model.inference(tokens, speaker=0, duration_scale=0.0, **cond)
+    with pytest.raises(ValueError, match="attention_window.*alignment: durations"):
+        model.inference(tokens, speaker=0, attention_window=[1, 3], **cond)
+    with pytest.raises(ValueError, match="attention_window"):
+        model.inference_batch([tokens], [0], styles=cond["style"].view(1, -1), attention_window=[1, 3])
 
 
 @pytest.mark.parametrize("name", FAMILY)

@@ -25,7 +25,8 @@ TACOTRON2 = {"embed_dim": 512, "enc_conv_layers": 3, "enc_conv_channels": 512, "
              "enc_lstm_dim": 512, "attn_dim": 128, "loc_channels": 32, "loc_kernel": 31,
              "prenet_dims": [256, 256], "attn_rnn_dim": 1024, "decoder_rnn_dim": 1024, "context_feedback": True,
              "postnet_layers": 5, "postnet_channels": 512, "postnet_kernel": 5, "enc_dropout": 0.5,
-             "prenet_dropout": 0.5, "postnet_dropout": 0.5}  # Shen et al. 2018
+             "prenet_dropout": 0.5, "postnet_dropout": 0.5,
+             "alignment": "attention"}  # Shen et al. 2018 (the CPU confs learn durations instead)
 PUBLISHED = {
     "tacotron2": TACOTRON2,
     "emo_dnn": TACOTRON2,

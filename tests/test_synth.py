@@ -204,11 +204,26 @@ def test_fastspeech2_speed_pitch_and_energy(synths):
     assert high.sentences[0]["pitch_shift"] > 0 and high.sentences[0]["energy_shift"] > 0
     for name in ("speed", "pitch_scale", "energy_scale"):
         with pytest.raises(RequestError) as err:
-            synths["gst"].synth("Bad cab.", **{name: 1.2})
-        assert err.value.field == name and "fastspeech2" in str(err.value)
+            synths["tacotron2"].synth("Bad cab.", **{name: 1.2})  # attention: no control of its timing
+        assert err.value.field == name and "fastspeech2" in str(err.value) and "it has: none" in str(err.value)
         with pytest.raises(RequestError) as err:
             s.synth("Bad cab.", **{name: 0.0})
         assert err.value.field == name and "[0.25, 4]" in str(err.value)
+
+
+def test_duration_tacotron_takes_speed_but_not_pitch_or_energy(synths):
+    """gst here has alignment: durations (like conf/tts/gst.yaml): its durations can be scaled."""
+    s = synths["gst"]
+    assert s.info()["prosody"] == ["speed"]
+    base = s.synthesize([Request("Bad cab face.")])[0]
+    fast = s.synthesize([Request("Bad cab face.", speed=2.0)])[0]
+    slow = s.synthesize([Request("Bad cab face.", speed=0.5)])[0]
+    assert fast.mels[0].shape[0] < base.mels[0].shape[0] < slow.mels[0].shape[0]
+    assert slow.sentences[0]["duration_scale"] == 2.0
+    for name in ("pitch_scale", "energy_scale"):
+        with pytest.raises(RequestError) as err:
+            s.synth("Bad cab.", **{name: 1.2})
+        assert err.value.field == name and "it has: speed" in str(err.value)
 
 
 @pytest.mark.parametrize("kwargs,field,words", [

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import pytorch_backend.tts.fastspeech2 as fs2_module
+import pytorch_backend.tts.learned_durations as learned_durations
 from pytorch_backend.errors import ConfigError
 from pytorch_backend.tts import MODELS, TTSModel, build_model, needs_prosody
 from pytorch_backend.tts.base import ALL_CONTROLS
@@ -110,8 +111,9 @@ def test_every_loss_term_lives_on_the_model_device(name, monkeypatch):
     out = model.forward_batch(b)
     assert {"mel_after", "alignments"} <= set(out)
     model.to("meta")
-    if name == "fastspeech2":  # CTC has no meta kernel: a stand-in on the same device
-        monkeypatch.setattr(fs2_module, "forward_sum_loss", lambda scores, *a: scores.sum() * 0)
+    # CTC (the learned alignments' forward-sum loss) has no meta kernel: a stand-in on the same device
+    monkeypatch.setattr(fs2_module, "forward_sum_loss", lambda scores, *a: scores.sum() * 0)
+    monkeypatch.setattr(learned_durations, "forward_sum_loss", lambda scores, *a: scores.sum() * 0)
     terms = model.compute_loss(_to_meta(out), _to_meta(b), step=500)
     assert "loss" in terms
     assert {k: v.device.type for k, v in terms.items()} == {k: "meta" for k in terms}
@@ -129,7 +131,8 @@ def test_inference_returns_the_protocol_keys(name):
                           **cond)
     assert res["mel"].dim() == 2 and res["mel"].shape[1] == N_MELS
     assert res["alignment"].dim() == 2 and res["alignment"].shape[1] == 3
-    assert (res["stop_probs"] is None) == (name == "fastspeech2")
+    # no stop token where the length is the durations' sum (fastspeech2, alignment: durations)
+    assert (res["stop_probs"] is None) == (name == "fastspeech2" or getattr(model, "durations", None) is not None)
 
 
 class Noisy(TTSModel):

@@ -1,4 +1,5 @@
-"""TTS models (the Tacotron 2 family): registry errors, padding invariance, losses, training, inference."""
+"""TTS models (the Tacotron 2 family with the attention decoder; ``alignment: durations`` is
+tests/test_duration_decoder.py): registry errors, padding invariance, losses, training, inference."""
 
 import copy
 
@@ -15,8 +16,12 @@ torch.set_num_threads(1)
 NUM_TOKENS, NUM_SPK, NUM_EMO = 12, 2, 3
 
 
+ATTENTION = {"alignment": "attention", "duration_model": None}
+
+
 def tiny(name="gst", **over):
     conf = copy.deepcopy(TINY_MODEL_CONF[name])
+    conf.update(ATTENTION)
     conf.update(over)
     torch.manual_seed(0)
     return build_model(name, conf, NUM_TOKENS, NUM_SPK, NUM_EMO, N_MELS, source="conf/tts/x.yaml")

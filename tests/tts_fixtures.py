@@ -34,9 +34,12 @@ TINY_COMMON = {
 }
 TINY_MODEL_CONF = {
     "tacotron2": dict(TINY_COMMON, use_speaker=True, use_emotion=True, emotion_dim=4),
-    # like conf/tts/gst.yaml: no context feedback, semi-supervised style
+    # like conf/tts/gst.yaml: learned durations (no attention), semi-supervised style; the other
+    # backends keep the attention decoder here, so both alignments are tested everywhere
     "gst": dict(TINY_COMMON, use_speaker=True, gst_tokens=4, gst_heads=2, style_dim=8,
-                ref_channels=[4, 4], ref_gru_dim=8, context_feedback=False, style_emotion_weight=1.0),
+                ref_channels=[4, 4], ref_gru_dim=8, style_emotion_weight=1.0, alignment="durations",
+                duration_model={"align_channels": 8, "predictor_channels": 8, "bin_loss_start": 2,
+                                "bin_loss_warmup": 2}),
     "vae": dict(TINY_COMMON, use_speaker=True, latent_dim=4, ref_channels=[4, 4], ref_gru_dim=8,
                 context_feedback=False, kl_weight=0.01, kl_anneal_steps=10, kl_floor=0.05,
                 latent_emotion_weight=1.0),

@@ -331,6 +331,7 @@ class Tacotron2(TTSModel):
         weights = self.emotion_weights_of(1, device, emo, emotion_weights)
         memory = self.encode(tokens, lens, spk, style=style, emotion_weights=weights)
         if self.durations is not None:
+            _no_attention_window(attention_window)
             return self._decode_by_durations(memory, lens, self._decoder_condition(weights), maxlenratio,
                                              duration_scale)[0]
         max_steps = max(1, math.ceil(maxlenratio * tokens.size(1) / self.r))
@@ -364,6 +365,7 @@ class Tacotron2(TTSModel):
         memory = self.encode(padded, lens, spk, style=styles, emotion_weights=weights)
         gens = None if seeds is None else [torch.Generator().manual_seed(int(s)) for s in seeds]
         if self.durations is not None:
+            _no_attention_window(attention_window)
             return self._decode_by_durations(memory, lens, self._decoder_condition(weights), maxlenratio,
                                              duration_scale, gens)
         mask = length_mask(lens, padded.size(1))
@@ -403,3 +405,9 @@ def _window(attention_window):
     if len(attention_window) != 2:
         raise ValueError(f"attention_window must be [back, forward], got {attention_window!r}")
     return int(attention_window[0]), int(attention_window[1])
+
+
+def _no_attention_window(attention_window):
+    if attention_window is not None:
+        raise ValueError("decode.attention_window constrains an attention; this model has alignment: durations "
+                         "(set attention_window: null)")
