@@ -161,7 +161,7 @@ def test_batch_equals_one_at_a_time(name):
 def test_unknown_alignment_and_misplaced_duration_model_are_config_errors():
     with pytest.raises(ConfigError, match=r"conf/tts/x\.yaml.*alignment"):
         tiny("gst", alignment="monotonic")
-    conf = dict(copy.deepcopy(TINY_MODEL_CONF["gst"]), duration_model={"align_channels": 8})
+    conf = dict(copy.deepcopy(TINY_MODEL_CONF["gst"]), alignment="attention", duration_model={"align_channels": 8})
     with pytest.raises(ConfigError, match=r"conf/tts/x\.yaml.*alignment: durations"):
         build_model("gst", conf, NUM_TOKENS, NUM_SPK, NUM_EMO, N_MELS, source="conf/tts/x.yaml")
     with pytest.raises(ConfigError, match=r"conf/tts/x\.yaml"):

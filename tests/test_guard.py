@@ -105,6 +105,11 @@ def test_the_shipped_guard_conf_guards_the_demo():
     entry = conf["experiments"]["espeak_emo_gst"]
     for quantity in ("emotion_accuracy_ratio", "mcd_gap", "cer_ratio"):
         assert isinstance(entry["bounds"][quantity], (int, float)), quantity
+    # each bound sits a little outside its target (the quality issue): at most 10% looser, never tighter
+    bounds, targets = entry["bounds"], entry["targets"]
+    assert 0.9 * targets["emotion_accuracy_ratio"] <= bounds["emotion_accuracy_ratio"] <= targets["emotion_accuracy_ratio"]
+    for quantity in ("mcd_gap", "cer_ratio"):
+        assert targets[quantity] <= bounds[quantity] <= 1.1 * targets[quantity], quantity
 
 
 def test_targets_are_reported_but_never_fail():

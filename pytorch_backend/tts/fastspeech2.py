@@ -37,6 +37,7 @@ from torch import nn
 
 from pytorch_backend.tts.base import TTSModel
 from pytorch_backend.tts.layers.alignment import (AlignmentEncoder, beta_binomial_log_prior, binarization_loss,
+                                                  binarization_scale,
                                                   forward_sum_loss, monotonic_alignment_search)
 from pytorch_backend.tts.layers.masks import length_mask, pad_tokens
 from pytorch_backend.tts.layers.prenet import Postnet
@@ -229,10 +230,7 @@ class FastSpeech2(TTSModel):
 
     def bin_scale(self, step: int) -> float:
         """Weight of the binarization loss: 0 before ``bin_loss_start``, then a linear ramp."""
-        if step < self.bin_loss_start:
-            return 0.0
-        ramp = 1.0 if self.bin_loss_warmup <= 0 else min(1.0, (step - self.bin_loss_start + 1) / self.bin_loss_warmup)
-        return self.bin_weight * ramp
+        return binarization_scale(step, self.bin_loss_start, self.bin_loss_warmup, self.bin_weight)
 
     def compute_loss(self, out: dict, batch: dict, step: int = 0) -> dict:
         """Masked loss terms and their weighted sum ``loss``: mel (L1 [+L2]), dur (MSE of

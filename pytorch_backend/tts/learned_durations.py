@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from pytorch_backend.tts.layers.alignment import (AlignmentEncoder, beta_binomial_log_prior, binarization_loss,
+                                                  binarization_scale,
                                                   forward_sum_loss, monotonic_alignment_search)
 from pytorch_backend.tts.layers.masks import length_mask
 from pytorch_backend.tts.layers.variance import VariancePredictor, predicted_durations
@@ -57,10 +58,7 @@ class LearnedDurations(nn.Module):
 
     def bin_scale(self, step: int) -> float:
         """Weight of the binarization loss: 0 before ``bin_loss_start``, then a linear ramp."""
-        if step < self.bin_loss_start:
-            return 0.0
-        ramp = 1.0 if self.bin_loss_warmup <= 0 else min(1.0, (step - self.bin_loss_start + 1) / self.bin_loss_warmup)
-        return self.bin_weight * ramp
+        return binarization_scale(step, self.bin_loss_start, self.bin_loss_warmup, self.bin_weight)
 
     def losses(self, out: dict, token_lens, mel_lens, step: int) -> dict:
         """``{name: (weight, value)}``: dur (MSE of log(1 + frames) on real tokens), ctc

@@ -145,3 +145,11 @@ def binarization_loss(hard: torch.Tensor, soft: torch.Tensor, mel_lens: torch.Te
     """-mean over real frames of log soft[t, n] at the hard path's token n."""
     picked = (soft.clamp(min=1.0e-8).log() * hard).sum(dim=(1, 2))
     return -picked.sum() / mel_lens.sum().clamp(min=1).to(soft.dtype)
+
+
+def binarization_scale(step: int, start: int, warmup: int, weight: float) -> float:
+    """Weight of the binarization loss at ``step``: 0 before ``start``, then a linear ramp over
+    ``warmup`` steps up to ``weight``."""
+    if step < start:
+        return 0.0
+    return weight * (1.0 if warmup <= 0 else min(1.0, (step - start + 1) / warmup))
