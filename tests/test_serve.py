@@ -127,7 +127,7 @@ def test_info_names_emotions_speakers_controls_and_hides_paths(gst, exps):
     info = json.loads(data)
     assert code == 200 and headers["Content-Type"] == "application/json"
     assert info["model"] == "gst" and info["emotions"] == EMOTIONS and info["speakers"] == SPEAKERS
-    assert info["reference_wav"] is True and "reference" in info["controls"] and info["prosody"] == []
+    assert info["reference_wav"] is True and "reference" in info["controls"] and info["prosody"] == ["speed"]
     assert info["vocoders"] == ["griffin_lim", "hifigan"] and info["emotion_auto"] is True
     assert info["limits"]["max_text_chars"] == 120 and info["limits"]["max_upload_bytes"] == int(UPLOAD_LIMIT_MB * 2 ** 20)
     assert str(exps["root"]) not in data.decode(), "no server path in /info"
@@ -191,7 +191,7 @@ BAD_JSON = [
     ({"text": "Bad cab, xylophone!"}, 400, "text", "outside the model's token list"),
     ({"text": GOOD_TEXT, "volume": 3}, 400, "volume", "unknown field"),
     ({"text": GOOD_TEXT, "vocoder": "wavenet"}, 400, "vocoder", "unknown vocoder"),
-    ({"text": GOOD_TEXT, "speed": 1.3}, 400, "speed", "no duration/pitch/energy controls"),
+    ({"text": GOOD_TEXT, "pitch_scale": 1.3}, 400, "pitch_scale", "no pitch_scale control (it has: speed"),
     ({"text": GOOD_TEXT, "seed": "x"}, 400, "seed", "integer"),
     ({"text": GOOD_TEXT, "style": "loud"}, 400, "style", "unknown style"),
     ({"text": GOOD_TEXT, "gst_weights": "1,2,x"}, 400, "gst_weights", "numbers"),
@@ -403,7 +403,10 @@ def test_page_in_chromium(gst, tmp_path):
         assert page.evaluate("[...document.querySelectorAll('#emotion option')].map(o => o.value)") == [*EMOTIONS, "auto"]
         assert page.evaluate("[...document.querySelectorAll('#speaker option')].map(o => o.value)") == SPEAKERS
         assert page.evaluate("document.querySelector('#reference-box').hidden") is False
-        assert page.evaluate("document.querySelector('#prosody-box').hidden") is True
+        # gst learns durations here: speed is offered, pitch and energy are not
+        assert page.evaluate("document.querySelector('#prosody-box').hidden") is False
+        assert page.evaluate("['speed', 'pitch_scale', 'energy_scale'].map(k => document.getElementById(k).hidden)") \
+            == [False, True, True]
         # fill the form as a person would, then synthesize
         page.evaluate(f"document.querySelector('#text').value = {json.dumps(GOOD_TEXT)}")
         page.evaluate("document.querySelector('#emotion').value = 'sad'")
