@@ -69,7 +69,8 @@ def test_training_benchmark_baseline_matches_every_tacotron_conf(model_name):
     conf_path = REPO / "conf" / "tts" / f"{model_name}.yaml"
     conf = load_checked(conf_path, TTS_SCHEMA)
     torch.manual_seed(0)
-    model = build_model(conf["model"], dict(conf["model_conf"], context_feedback=True), 56, 5, 5, 80, conf_path)
+    model = build_model(conf["model"], dict(conf["model_conf"], context_feedback=True, **bench.ATTENTION), 56, 5, 5,
+                        80, conf_path)
     batch = bench.fixed_batch(3, 30, 12, model.r, 80)
     assert bench.check_equivalence(model, batch) < 1e-4
     rate = bench.time_training(model, batch, torch.device("cpu"), steps=1, repeat=1, textbook=True)
