@@ -30,7 +30,7 @@ def peaks_stay_in_window(align: torch.Tensor, back: int, forward: int) -> bool:
 
 @pytest.mark.parametrize("name", ["tacotron2", "gst"])
 def test_windowed_decoding_moves_at_most_the_window_and_batches_the_same(name):
-    model = tiny(name, context_feedback=False)
+    model = tiny(name, context_feedback=False, alignment="attention", duration_model=None)
     tokens, speakers, weights, styles = inputs(model, 3)
     seeds = [7 + i for i in range(len(LENGTHS))]
     free = model.inference_batch(tokens, speakers, weights, styles, threshold=1.1, maxlenratio=5.0, seeds=seeds)
